@@ -1,0 +1,53 @@
+/*-------------------------------------------------------------------------
+ *
+ * pgconn.h
+ *	  The controller's one libpq module: connecting, parameterised queries,
+ *	  and the version handshake with the extension.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGCHANGE_PGCONN_H
+#define PGCHANGE_PGCONN_H
+
+#include "cli.h"
+#include "libpq-fe.h"
+
+typedef struct ExtensionInfo
+{
+	bool		available;		/* control file present on the server */
+	char	   *default_version;	/* what CREATE EXTENSION would install */
+	bool		installed;
+	char	   *installed_version;	/* pg_extension.extversion */
+	char	   *library_version;	/* pgchange.version(), NULL if not callable */
+	char	   *library_error;	/* why pgchange.version() could not be called */
+} ExtensionInfo;
+
+/* Connect as psql would; NULL (error logged) on failure */
+extern PGconn *pgc_connect(const GlobalOptions *g);
+
+/*
+ * Run a parameterised query (all parameters text, NULL allowed) and return
+ * its result if the status is the expected one; otherwise log the error
+ * (message, detail, hint) and return NULL.
+ */
+extern PGresult *pgc_exec(PGconn *conn, ExecStatusType expected,
+						  const char *sql, int nparams, const char *const *params);
+
+/* Run a statement whose rows, if any, are not needed; false on error */
+extern bool pgc_command(PGconn *conn, const char *sql, int nparams,
+						const char *const *params);
+
+/* Log a failed result in PostgreSQL's own layout: error, detail, hint */
+extern void pgc_log_result_error(const PGresult *res, PGconn *conn);
+
+/* Learn about the pgchange extension in the connected database */
+extern bool pgc_extension_info(PGconn *conn, ExtensionInfo *info);
+extern void pgc_extension_info_free(ExtensionInfo *info);
+
+/*
+ * Require that the extension is installed and speaks the controller's
+ * version; logs an error with the fixing command as hint when not.
+ */
+extern bool pgc_require_extension(PGconn *conn);
+
+#endif							/* PGCHANGE_PGCONN_H */

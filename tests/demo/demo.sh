@@ -1,0 +1,105 @@
+#!/bin/bash
+# tests/demo/demo.sh start|stop: the `make demo` quick start.
+#
+# start: installs missing packages, builds, installs pgchange with a private
+# copy of the server under ./.pgchange/install, starts a throwaway cluster
+# in ./.pgchange/data listening only on a unix socket in ./.pgchange/sock
+# (as an unprivileged user: PostgreSQL refuses root), and runs the main job
+# through the pgchange command.  The cluster stays up; `make demo-stop`
+# stops it.  Run start again at any time: it rebuilds and redeploys.
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+DIR="$SRC/.pgchange"
+PORT=${PGCHANGE_DEMO_PORT:-54329}
+SOCK="$DIR/sock"
+DATA="$DIR/data"
+DB=demo
+
+# run a command as the cluster's owner
+as_owner() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u "$OWNER" -- env PATH="$PGBIN:$PATH" "$@"
+	else
+		env PATH="$PGBIN:$PATH" "$@"
+	fi
+}
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() { printf '$ %s\n' "$*"; "$@"; }
+
+setup_paths() {
+	OWNER=$(id -un)
+	if [ "$(id -u)" -eq 0 ]; then
+		OWNER=${PGCHANGE_TEST_USER:-postgres}
+		id "$OWNER" >/dev/null 2>&1 || useradd --system --no-create-home "$OWNER"
+	fi
+	PGBIN="$DIR/install$(pg_config --bindir)"
+}
+
+stop() {
+	setup_paths
+	if [ -f "$DATA/postmaster.pid" ]; then
+		as_owner pg_ctl -D "$DATA" -m fast -w stop >/dev/null
+		echo "demo cluster stopped (data kept in $DATA; rm -rf .pgchange to remove it)"
+	else
+		echo "no demo cluster is running"
+	fi
+}
+
+start() {
+	step "dependencies"
+	"$SRC/tests/lib/deps.sh"
+	setup_paths
+
+	step "build and install into $DIR/install"
+	mkdir -p "$DIR"
+	# a private install: the system's PostgreSQL directories stay untouched
+	"$SRC/tests/lib/private-install.sh" "$DIR/install" >/dev/null
+	[ "$(id -u)" -eq 0 ] && chown -R "$OWNER" "$DIR"
+
+	step "throwaway cluster in $DATA (socket $SOCK, port $PORT)"
+	if [ -f "$DATA/postmaster.pid" ]; then
+		# restart so the server loads the library just built
+		as_owner pg_ctl -D "$DATA" -m fast -w stop >/dev/null
+	fi
+	if [ ! -f "$DATA/PG_VERSION" ]; then
+		as_owner initdb -D "$DATA" -U postgres -A trust -E UTF8 --locale=C >/dev/null
+		as_owner mkdir -p "$SOCK"
+		cat >>"$DATA/postgresql.conf" <<-EOF
+			listen_addresses = ''
+			unix_socket_directories = '$SOCK'
+			port = $PORT
+		EOF
+	fi
+	as_owner pg_ctl -D "$DATA" -l "$DIR/server.log" -w start >/dev/null
+	echo "started"
+
+	export PGHOST="$SOCK" PGPORT="$PORT" PGUSER=postgres
+	as_owner psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+	export PATH="$PGBIN:$PATH"
+	local conn="dbname=$DB"
+
+	step "pgchange ping before init: the extension is missing"
+	show pgchange ping -d "$conn" || echo "(exit code $?, as expected)"
+
+	step "pgchange init: install the extension"
+	show pgchange init -d "$conn"
+
+	step "pgchange ping: all versions agree"
+	show pgchange ping -d "$conn"
+
+	cat <<-EOF
+
+	The demo cluster is running.
+	  connect:   psql "host=$SOCK port=$PORT user=postgres dbname=$DB"
+	  pgchange:  export PATH="$PGBIN:\$PATH" PGHOST="$SOCK" PGPORT=$PORT PGUSER=postgres PGDATABASE=$DB
+	  stop it:   make demo-stop
+	EOF
+}
+
+case "${1:-}" in
+start) start ;;
+stop) stop ;;
+*) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
