@@ -80,7 +80,7 @@ typedef struct Changeset
 	bool		fail_on_error;	/* default true */
 	bool		run_in_transaction; /* default true */
 	bool		split_statements;	/* default true */
-	bool		strip_comments; /* default false */
+	bool		strip_comments; /* default true, as Liquibase 4.28 parses it */
 	bool		ignore;
 
 	/* preconditions, all must hold */
@@ -114,6 +114,11 @@ typedef struct Changeset
 	char	   *rollback_end_delimiter; /* rollbackEndDelimiter, NULL means ";" */
 	int		   *down_statement_lines;	/* goose: first line of each Down
 										 * statement */
+
+	/* added by the root loader (changelog_root.c) */
+	char	   *body_file;		/* file the body was read from when it is not
+								 * file (a master's <sqlFile>), else NULL;
+								 * body_line counts in it */
 } Changeset;
 
 typedef struct Changelog

@@ -59,6 +59,7 @@ extern int	cli_usage_error(const Command *cmd, const char *parent, const char *f
 /* command entries, one family per file */
 extern const Command cmd_ping;
 extern const Command cmd_init;
+extern const Command cmd_checksum;
 extern const Command cmd_help;
 
 #endif							/* PGCHANGE_CLI_H */

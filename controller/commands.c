@@ -13,6 +13,7 @@
 const Command *const pgc_commands[] = {
 	&cmd_init,
 	&cmd_ping,
+	&cmd_checksum,
 	&cmd_help,
 	NULL
 };

@@ -1,0 +1,1268 @@
+/*-------------------------------------------------------------------------
+ *
+ * changelog_sql.c
+ *	  Reader for Liquibase "formatted SQL" changelog files, following
+ *	  Liquibase 4.28's FormattedSqlChangeLogParser line by line.
+ *
+ * Where Liquibase silently ignores what it does not understand (an unknown
+ * changeset attribute, SQL before the first changeset, a --rollback with no
+ * changeset), this reader reports an error naming the file and line, so a
+ * misspelt directive can never turn into SQL that quietly runs or does not.
+ * Directive detection itself (which lines are --comment, --rollback, ...)
+ * matches Liquibase's, so the SQL we run is the SQL Liquibase would run.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres_fe.h"
+
+#include <ctype.h>
+
+#include "changelog_sql.h"
+#include "lib/stringinfo.h"
+#include "properties.h"
+
+/* The state of one file being read. */
+typedef struct SqlReader
+{
+	const char *file;			/* path as given, for messages */
+	char	  **lines;			/* the file's lines, CR and LF removed */
+	int			nlines;
+	int			pos;			/* index of the line being handled */
+
+	const char *logical_path;	/* caller's logical path, or NULL */
+	char	   *header_path;	/* logicalFilePath from the header, or NULL */
+	const char *include_contexts;
+	const char *include_labels;
+
+	PropertyList *props;		/* global properties: caller's or own_props */
+	PropertyList own_props;
+	PropertyList local_props;	/* --property ... global:false */
+
+	Changelog	result;			/* finished changesets of this file */
+
+	/* the changeset being read, and what has been collected for it */
+	Changeset  *cs;
+	StringInfoData body;
+	int			body_line;		/* line of the first body line */
+	StringInfoData rollback;
+	int			rollback_line;	/* first rollback line, for messages */
+	StringInfoData verify;
+	bool		has_verify;
+} SqlReader;
+
+/* Case-insensitive prefix test. */
+static bool
+has_prefix_ci(const char *s, const char *prefix)
+{
+	return pg_strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/*
+ * Match "[ws]-...-[ws]keyword" at the start of line, case-insensitively.
+ * Returns the text after the keyword and sets *ndash to the number of
+ * dashes, or returns NULL.  With indent false, the line must start with
+ * the dash, as Liquibase requires for --comment, --validCheckSum and
+ * --ignoreLines.
+ */
+static const char *
+match_directive(const char *line, bool indent, const char *keyword,
+				int *ndash)
+{
+	const char *p = indent ? cl_skip_ws(line) : line;
+	int			n = 0;
+
+	for (; *p == '-'; p++)
+		n++;
+	if (n == 0)
+		return NULL;
+	p = cl_skip_ws(p);
+	if (!has_prefix_ci(p, keyword))
+		return NULL;
+	*ndash = n;
+	return p + strlen(keyword);
+}
+
+/* Substitute properties in text (global, then file-local ones). */
+static char *
+sql_subst(SqlReader *r, const char *text)
+{
+	return properties_substitute_scoped(r->props, &r->local_props, text);
+}
+
+/* Combine an include's expression with a changeset's, as Liquibase ANDs them. */
+static char *
+and_expressions(const char *outer, const char *inner)
+{
+	if (outer == NULL || *outer == '\0')
+		return (inner && *inner) ? pstrdup(inner) : NULL;
+	if (inner == NULL || *inner == '\0')
+		return pstrdup(outer);
+	return psprintf("(%s) and (%s)", outer, inner);
+}
+
+/* Where a --changeset attribute's value goes */
+typedef enum AttrKind
+{
+	AK_BOOL,					/* a bool field of Changeset */
+	AK_STR,						/* a string field of Changeset */
+	AK_TEMP						/* a slot of apply_attributes' tmp[] */
+} AttrKind;
+
+typedef struct AttrDef
+{
+	const char *name;
+	AttrKind	kind;
+	size_t		where;			/* offset in Changeset, or tmp[] slot */
+	bool		expand;			/* Liquibase substitutes properties in it */
+} AttrDef;
+
+enum
+{
+	T_CONTEXT, T_CONTEXT_FILTER, T_LABELS, T_LFP, T_RUN_WITH, T_SPOOL,
+	T_CREATED, T_COUNT
+};
+
+/*
+ * The attributes Liquibase 4.28 reads from a --changeset line.  "created"
+ * is accepted and dropped, as Liquibase's formatted SQL parser drops it.
+ */
+static const AttrDef attr_defs[] = {
+	{"runOnChange", AK_BOOL, offsetof(Changeset, run_on_change), false},
+	{"runAlways", AK_BOOL, offsetof(Changeset, run_always), false},
+	{"failOnError", AK_BOOL, offsetof(Changeset, fail_on_error), false},
+	{"runInTransaction", AK_BOOL, offsetof(Changeset, run_in_transaction), false},
+	{"splitStatements", AK_BOOL, offsetof(Changeset, split_statements), false},
+	{"stripComments", AK_BOOL, offsetof(Changeset, strip_comments), false},
+	{"ignore", AK_BOOL, offsetof(Changeset, ignore), true},
+	{"rollbackSplitStatements", AK_BOOL,
+	offsetof(Changeset, rollback_split_statements), false},
+	{"endDelimiter", AK_STR, offsetof(Changeset, end_delimiter), false},
+	{"rollbackEndDelimiter", AK_STR,
+	offsetof(Changeset, rollback_end_delimiter), false},
+	{"dbms", AK_STR, offsetof(Changeset, dbms), true},
+	{"context", AK_TEMP, T_CONTEXT, true},
+	{"contextFilter", AK_TEMP, T_CONTEXT_FILTER, true},
+	{"labels", AK_TEMP, T_LABELS, true},
+	{"logicalFilePath", AK_TEMP, T_LFP, true},
+	{"runWith", AK_TEMP, T_RUN_WITH, true},
+	{"runWithSpoolFile", AK_TEMP, T_SPOOL, true},
+	{"created", AK_TEMP, T_CREATED, false},
+};
+
+#define N_ATTRS lengthof(attr_defs)
+
+/*
+ * Apply "key:value" attributes from a --changeset line to cs.  Unlike
+ * Liquibase, which greps the line for the names it knows, an unknown or
+ * repeated attribute is an error: "contexts:dev" must not quietly deploy
+ * everywhere.
+ */
+static bool
+apply_attributes(SqlReader *r, Changeset *cs, int lineno, const char *attrs)
+{
+	char	   *work = cl_trim(pstrdup(attrs));
+	char	   *tmp[T_COUNT] = {0};
+	bool		seen[N_ATTRS] = {0};
+	const char *p = work;
+	char	   *key;
+	char	   *value;
+	bool		ok = true;
+
+	/* Liquibase's own tests wrap the attributes in parentheses */
+	if (work[0] == '(' && work[strlen(work) - 1] == ')')
+	{
+		work[strlen(work) - 1] = '\0';
+		work[0] = ' ';
+	}
+
+	while (ok && cl_next_token(&p, &key, &value, false))
+	{
+		const AttrDef *def = NULL;
+		char	   *v;
+
+		for (int i = 0; i < (int) N_ATTRS && value; i++)
+			if (pg_strcasecmp(key, attr_defs[i].name) == 0)
+				def = &attr_defs[i];
+		if (def == NULL)
+		{
+			changelog_error(r->file, lineno, value ?
+							"unknown changeset attribute \"%s\"" :
+							"unexpected text \"%s\" on the --changeset line", key);
+			changelog_hint("Valid attributes are runOnChange, runAlways, failOnError, runInTransaction, splitStatements, endDelimiter, stripComments, context, contextFilter, labels, dbms, ignore, logicalFilePath, runWith, rollbackSplitStatements, rollbackEndDelimiter and created, each written as name:value.");
+			ok = false;
+		}
+		else if (seen[def - attr_defs])
+		{
+			changelog_error(r->file, lineno, "changeset attribute \"%s\" is given twice",
+							def->name);
+			ok = false;
+		}
+		else
+		{
+			seen[def - attr_defs] = true;
+			v = def->expand ? sql_subst(r, value) : pstrdup(value);
+			if (def->kind == AK_BOOL)
+			{
+				ok = cl_parse_bool(r->file, lineno, def->name, v,
+								   (bool *) ((char *) cs + def->where));
+				pfree(v);
+			}
+			else if (def->kind == AK_STR && *v == '\0')
+			{
+				changelog_error(r->file, lineno, "%s needs a value", def->name);
+				pfree(v);
+				ok = false;
+			}
+			else if (def->kind == AK_STR)
+				*(char **) ((char *) cs + def->where) = v;
+			else
+				tmp[def->where] = v;
+		}
+		pfree(key);
+		if (value)
+			pfree(value);
+	}
+
+	if (ok && tmp[T_RUN_WITH] && *tmp[T_RUN_WITH] &&
+		pg_strcasecmp(tmp[T_RUN_WITH], "jdbc") != 0)
+	{
+		changelog_error(r->file, lineno, "runWith:%s is not supported",
+						tmp[T_RUN_WITH]);
+		changelog_hint("pgchange runs every changeset itself over libpq, as runWith:jdbc does. Remove runWith; for statements that cannot run in a transaction block, use runInTransaction:false.");
+		ok = false;
+	}
+	if (ok && tmp[T_SPOOL])
+	{
+		changelog_error(r->file, lineno, "runWithSpoolFile is not supported");
+		changelog_hint("runWithSpoolFile only applies to runWith:sqlplus, which pgchange does not support. Remove it.");
+		ok = false;
+	}
+	if (ok)
+	{
+		/* contextFilter wins over context, as in Liquibase */
+		cs->contexts = and_expressions(r->include_contexts,
+									   tmp[T_CONTEXT_FILTER] && *tmp[T_CONTEXT_FILTER] ?
+									   tmp[T_CONTEXT_FILTER] : tmp[T_CONTEXT]);
+		cs->labels = and_expressions(r->include_labels, tmp[T_LABELS]);
+		if (tmp[T_LFP] && *tmp[T_LFP])
+			cs->path = pstrdup(tmp[T_LFP]);
+	}
+	for (int i = 0; i < T_COUNT; i++)
+		if (tmp[i])
+			pfree(tmp[i]);
+	pfree(work);
+	return ok;
+}
+
+/*
+ * Parse "--changeset author:id attrs..." (text after "changeset") into a
+ * new changeset, the way CHANGE_SET_REGEX and its author:id check do: the
+ * author runs to the first colon (or is double-quoted), the id runs to the
+ * next blank (or is double-quoted) and may itself contain colons.
+ */
+static bool
+start_changeset(SqlReader *r, int lineno, const char *rest)
+{
+	const char *p = cl_skip_ws(rest);
+	const char *q;
+	char	   *author;
+	char	   *id;
+	Changeset  *cs;
+
+	if (p == rest)
+		goto bad;
+	/* the author: "quoted" then ':', or everything up to the first ':' */
+	q = (*p == '"') ? strchr(p + 1, '"') : NULL;
+	if (q && q > p + 1 && q[1] == ':')
+	{
+		author = pnstrdup(p + 1, q - p - 1);
+		p = q + 2;
+	}
+	else if ((q = strchr(p, ':')) != NULL && q > p)
+	{
+		author = pnstrdup(p, q - p);
+		p = q + 1;
+	}
+	else
+		goto bad;
+	/* the id: "quoted", or up to the next blank (colons included) */
+	q = (*p == '"') ? strchr(p + 1, '"') : NULL;
+	if (q && q > p + 1)
+		q++;
+	else
+		for (q = p; *q && !isspace((unsigned char) *q); q++)
+			;
+	id = (*p == '"' && q > p + 1 && q[-1] == '"') ?
+		pnstrdup(p + 1, q - p - 2) : pnstrdup(p, q - p);
+	p = q;
+	/* an id of only colons and blanks is empty, as Liquibase checks */
+	if ((*p && !isspace((unsigned char) *p)) || *cl_trim(author) == '\0' ||
+		strspn(id, ": ") == strlen(id))
+	{
+		pfree(author);
+		pfree(id);
+		goto bad;
+	}
+
+	cs = changeset_new(CSF_LIQUIBASE_SQL);
+	cs->author = sql_subst(r, author);
+	cs->id = sql_subst(r, id);
+	pfree(author);
+	pfree(id);
+	cs->file = pstrdup(r->file);
+	cs->line = lineno;
+	/* Liquibase's formatted SQL strips comments unless told otherwise */
+	cs->strip_comments = true;
+	r->cs = cs;
+	if (!apply_attributes(r, cs, lineno, p))
+		return false;
+	if (cs->path == NULL)
+		cs->path = pstrdup(r->logical_path ? r->logical_path :
+						   r->header_path ? r->header_path : r->file);
+	return true;
+
+bad:
+	changelog_error(r->file, lineno, "--changeset line needs author:id");
+	changelog_hint("Write it as \"--changeset author:id [attribute:value ...]\"; quote an author with blanks as --changeset \"Jane Doe\":id.");
+	return false;
+}
+
+/*
+ * Find the last "key:" (case-insensitive) in text and return its value up
+ * to the next blank, as the rollback-reference regexes do; NULL if absent.
+ */
+static char *
+find_last_value(const char *text, const char *key)
+{
+	const char *found = NULL;
+	size_t		klen = strlen(key);
+
+	for (const char *s = text; *s; s++)
+		if (pg_strncasecmp(s, key, klen) == 0)
+			found = s + klen;
+	if (found == NULL || *found == '\0' || isspace((unsigned char) *found))
+		return NULL;
+	{
+		const char *e = found;
+
+		while (*e && !isspace((unsigned char) *e))
+			e++;
+		return pnstrdup(found, e - found);
+	}
+}
+
+/* Case-insensitive substring test. */
+static bool
+contains_ci(const char *text, const char *word)
+{
+	for (; *text; text++)
+		if (has_prefix_ci(text, word))
+			return true;
+	return false;
+}
+
+/* Does text hold only ';' and blanks (what "--rollback ;" means)? */
+static bool
+only_semicolons(const char *text)
+{
+	for (; *text; text++)
+		if (*text != ';' && !isspace((unsigned char) *text))
+			return false;
+	return true;
+}
+
+/* Turn the collected rollback text into cs->rollback or a reference. */
+static bool
+finish_rollback(SqlReader *r, Changeset *cs)
+{
+	char	   *text = cl_trim(pstrdup(r->rollback.data));
+	bool		one_line = strchr(text, '\n') == NULL;
+
+	if (*text == '\0')
+	{
+		pfree(text);
+		return true;
+	}
+	/* "not required" / "empty" only on a single line, as Liquibase's regex */
+	if (one_line && (has_prefix_ci(text, "not required") ||
+					 has_prefix_ci(text, "empty")))
+		cs->rollback = pstrdup("");
+	else if (contains_ci(text, "changesetid"))
+	{
+		cs->rollback_ref_id = find_last_value(text, "changesetid:");
+		cs->rollback_ref_author = find_last_value(text, "changesetauthor:");
+		cs->rollback_ref_path = find_last_value(text, "changesetpath:");
+		if (cs->rollback_ref_id == NULL || cs->rollback_ref_author == NULL)
+		{
+			changelog_error(r->file, r->rollback_line,
+							"--rollback reference needs both changesetId and changesetAuthor");
+			changelog_hint("Write it as \"--rollback changesetId:<id> changesetAuthor:<author> [changesetPath:<path>]\".");
+			pfree(text);
+			return false;
+		}
+		if (cs->rollback_ref_path == NULL)
+		{
+			/* without a path the changeset must be earlier in this file */
+			bool		found = false;
+
+			for (int i = 0; i < r->result.count && !found; i++)
+				found = strcmp(r->result.items[i]->id, cs->rollback_ref_id) == 0 &&
+					strcmp(r->result.items[i]->author, cs->rollback_ref_author) == 0;
+			if (!found)
+			{
+				changelog_error(r->file, r->rollback_line,
+								"--rollback refers to changeset %s:%s, which is not defined earlier in this file",
+								cs->rollback_ref_author, cs->rollback_ref_id);
+				changelog_hint("Add changesetPath:<path> to refer to a changeset in another file.");
+				pfree(text);
+				return false;
+			}
+		}
+	}
+	else if (only_semicolons(text))
+		cs->rollback = pstrdup("");
+	else
+		cs->rollback = sql_subst(r, text);
+	pfree(text);
+	return true;
+}
+
+/*
+ * Finish the changeset being read: trim and substitute its body, settle
+ * rollback and verify, check for a duplicate id:author, and keep it.
+ */
+static bool
+finish_changeset(SqlReader *r)
+{
+	Changeset  *cs = r->cs;
+	char	   *body;
+
+	if (cs == NULL)
+		return true;
+	r->cs = NULL;
+
+	/* trailing blanks go, as Liquibase trims the body */
+	while (r->body.len > 0 && isspace((unsigned char) r->body.data[r->body.len - 1]))
+		r->body.data[--r->body.len] = '\0';
+	if (r->body.len == 0)
+	{
+		changelog_error(r->file, cs->line, "changeset %s:%s has no SQL",
+						cs->author, cs->id);
+		changelog_hint("Every changeset needs at least one statement; Liquibase rejects an empty one too.");
+		changelog_append(&r->result, cs);	/* freed with the rest */
+		return false;
+	}
+	body = sql_subst(r, r->body.data);
+	cs->body = body;
+	cs->body_line = r->body_line;
+
+	changelog_append(&r->result, cs);
+	if (!finish_rollback(r, cs))
+		return false;
+	if (r->has_verify)
+	{
+		char	   *v = cl_trim(pstrdup(r->verify.data));
+
+		cs->verify = sql_subst(r, v);
+		pfree(v);
+	}
+
+	for (int i = 0; i < r->result.count - 1; i++)
+	{
+		Changeset  *o = r->result.items[i];
+
+		if (strcmp(o->id, cs->id) == 0 && strcmp(o->author, cs->author) == 0)
+		{
+			changelog_error(r->file, cs->line,
+							"changeset %s:%s is defined twice in this file, at lines %d and %d",
+							cs->author, cs->id, o->line, cs->line);
+			changelog_hint("Give one of them another id.");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Reset the per-changeset buffers for the next --changeset. */
+static void
+reset_changeset_state(SqlReader *r)
+{
+	resetStringInfo(&r->body);
+	resetStringInfo(&r->rollback);
+	resetStringInfo(&r->verify);
+	r->body_line = 0;
+	r->rollback_line = 0;
+	r->has_verify = false;
+}
+
+/*
+ * Outside comments, does line hold anything?  Tracks nested block comments
+ * across lines in *depth (PostgreSQL nests them).
+ */
+static bool
+has_code(const char *line, int *depth)
+{
+	const char *p = line;
+
+	while (*p)
+	{
+		if (*depth > 0)
+		{
+			if ((p[0] == '/' && p[1] == '*') || (p[0] == '*' && p[1] == '/'))
+			{
+				*depth += (p[0] == '/') ? 1 : -1;
+				p += 2;
+			}
+			else
+				p++;
+		}
+		else if (isspace((unsigned char) *p))
+			p++;
+		else if (p[0] == '-' && p[1] == '-')
+			return false;
+		else if (p[0] == '/' && p[1] == '*')
+		{
+			(*depth)++;
+			p += 2;
+		}
+		else
+			return true;
+	}
+	return false;
+}
+
+/* Split data into lines in place: LF ends a line, a CR before it goes. */
+static void
+split_lines(SqlReader *r, char *data)
+{
+	int			cap = 256;
+	char	   *p = data;
+
+	r->lines = palloc(cap * sizeof(char *));
+	r->nlines = 0;
+	while (*p)
+	{
+		char	   *eol = strchr(p, '\n');
+
+		if (r->nlines == cap)
+		{
+			cap *= 2;
+			r->lines = repalloc(r->lines, cap * sizeof(char *));
+		}
+		r->lines[r->nlines++] = p;
+		if (eol == NULL)
+			break;
+		if (eol > p && eol[-1] == '\r')
+			eol[-1] = '\0';
+		*eol = '\0';
+		p = eol + 1;
+	}
+}
+
+/* Index of the first non-blank line, or -1. */
+static int
+first_nonblank(SqlReader *r)
+{
+	for (int i = 0; i < r->nlines; i++)
+		if (!cl_is_blank(r->lines[i]))
+			return i;
+	return -1;
+}
+
+/* Is this the "--liquibase formatted ..." header (FIRST_LINE_PATTERN)? */
+static bool
+is_header(const char *line)
+{
+	int			n;
+	const char *p = match_directive(line, true, "liquibase", &n);
+
+	return p != NULL && n == 2 && has_prefix_ci(cl_skip_ws(p), "formatted");
+}
+
+bool
+changelog_sql_sniff(const char *path)
+{
+	FILE	   *fp = fopen(path, "rb");
+	char		buf[4096];
+	bool		result = false;
+	bool		first = true;
+
+	if (fp == NULL)
+		return false;
+	while (fgets(buf, sizeof(buf), fp))
+	{
+		char	   *line = buf;
+
+		if (first && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
+			line += 3;
+		first = false;
+		if (cl_is_blank(line))
+			continue;
+		result = is_header(line);
+		break;
+	}
+	fclose(fp);
+	return result;
+}
+
+/* Report a directive written with one dash, which Liquibase rejects. */
+static void
+bad_dashes(SqlReader *r, int lineno, const char *keyword)
+{
+	changelog_error(r->file, lineno, "\"-%s\" needs two dashes", keyword);
+	changelog_hint("Write --%s.", keyword);
+}
+
+/*
+ * --property and --ignoreLines, which Liquibase honours anywhere in the
+ * file, before the first changeset too.  Returns 1 if line was one of
+ * them, 0 if not, -1 after reporting an error.
+ */
+static int
+handle_meta_line(SqlReader *r, const char *line, int lineno)
+{
+	const char *rest;
+	int			nd;
+
+	rest = match_directive(line, true, "property", &nd);
+	if (rest && nd <= 2 && (*rest == '\0' || isspace((unsigned char) *rest)))
+	{
+		if (nd == 1)
+		{
+			bad_dashes(r, lineno, "property");
+			return -1;
+		}
+		return properties_parse_directive(rest, r->props, &r->local_props,
+										  r->file, lineno) ? 1 : -1;
+	}
+
+	rest = match_directive(line, false, "ignoreLines:", &nd);
+	if (rest && nd <= 2)
+	{
+		char	   *arg = cl_trim(pstrdup(rest));
+		int			result = 1;
+
+		if (nd == 1)
+		{
+			bad_dashes(r, lineno, "ignoreLines");
+			result = -1;
+		}
+		else if (pg_strcasecmp(arg, "start") == 0)
+		{
+			int			i;
+
+			for (i = r->pos + 1; i < r->nlines; i++)
+			{
+				const char *e = match_directive(r->lines[i], false,
+												"ignoreLines:", &nd);
+
+				if (e && nd == 2 && pg_strcasecmp(cl_skip_ws(e), "end") == 0)
+					break;
+			}
+			if (i == r->nlines)
+			{
+				/* Liquibase would silently drop the rest of the file */
+				changelog_error(r->file, lineno,
+								"--ignoreLines:start without --ignoreLines:end");
+				changelog_hint("Add a line \"--ignoreLines:end\" where the ignored lines end.");
+				result = -1;
+			}
+			r->pos = i;
+		}
+		else if (*arg && strspn(arg, "0123456789") == strlen(arg))
+		{
+			long		n = strtol(arg, NULL, 10);
+
+			r->pos = (n >= r->nlines - r->pos) ? r->nlines - 1 : r->pos + (int) n;
+		}
+		else
+		{
+			changelog_error(r->file, lineno, "unknown --ignoreLines value \"%s\"",
+							arg);
+			changelog_hint("Write --ignoreLines:<count>, or --ignoreLines:start ... --ignoreLines:end.");
+			result = -1;
+		}
+		pfree(arg);
+		return result;
+	}
+
+	/* "--ignore:x" alone on a line, an error in Liquibase as well */
+	rest = match_directive(line, false, "ignore:", &nd);
+	if (rest && nd == 2 && *rest && strspn(rest, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(rest))
+	{
+		changelog_error(r->file, lineno, "\"--ignore:%s\" is not a directive", rest);
+		changelog_hint("To skip lines write --ignoreLines:<count> or --ignoreLines:start ... --ignoreLines:end; to skip a changeset add ignore:true to its --changeset line.");
+		return -1;
+	}
+	return 0;
+}
+
+typedef enum Directive
+{
+	D_NONE, D_ERROR, D_COMMENT, D_CHECKSUM, D_ROLLBACK, D_ROLLBACK_BLOCK,
+	D_VERIFY, D_VERIFY_BLOCK, D_PRECONDITIONS, D_PRECONDITION
+} Directive;
+
+static const char *const directive_names[] = {
+	"", "", "--comment", "--validCheckSum", "--rollback",
+	"/* liquibase rollback", "--verify", "/* pgchange verify",
+	"--preconditions", "--precondition"
+};
+
+/* Is line a comment opener followed by w1 w2 and nothing else? */
+static bool
+is_block_start(const char *line, const char *w1, const char *w2)
+{
+	const char *p = cl_skip_ws(line);
+
+	if (p[0] != '/' || p[1] != '*')
+		return false;
+	p = cl_skip_ws(p + 2);
+	if (!has_prefix_ci(p, w1))
+		return false;
+	p = cl_skip_ws(p + strlen(w1));
+	return has_prefix_ci(p, w2) && cl_is_blank(p + strlen(w2));
+}
+
+/*
+ * Which changeset directive is line, if any?  *arg receives the text after
+ * the keyword.  The shapes are Liquibase's: --comment and --validCheckSum
+ * must start the line and be followed by an optional ':' and a blank,
+ * --rollback by a blank; one dash is an error, three dashes a comment.
+ */
+static Directive
+classify(SqlReader *r, const char *line, int lineno, const char **arg)
+{
+	const char *rest;
+	const char *q;
+	int			nd;
+
+	if ((rest = match_directive(line, false, "comment", &nd)) != NULL && nd <= 2)
+	{
+		bool		plural = (*rest == 's' || *rest == 'S');
+
+		q = rest + (plural ? 1 : 0);
+		if (*q == ':')
+			q++;
+		if (*q == ' ' || *q == '\t')
+		{
+			if (nd == 2 && !plural)
+			{
+				*arg = q + 1;
+				return D_COMMENT;
+			}
+			if (plural)
+			{
+				changelog_error(r->file, lineno, "\"--comments\" is not a directive");
+				changelog_hint("Write --comment: <text>.");
+			}
+			else
+				bad_dashes(r, lineno, "comment");
+			return D_ERROR;
+		}
+	}
+	if ((rest = match_directive(line, false, "validCheckSum", &nd)) != NULL && nd <= 2)
+	{
+		if (nd == 1)
+		{
+			bad_dashes(r, lineno, "validCheckSum");
+			return D_ERROR;
+		}
+		q = (*rest == ':') ? rest + 1 : rest;
+		if (*q == ' ' || *q == '\t')
+		{
+			*arg = q + 1;
+			return D_CHECKSUM;
+		}
+	}
+	if (((rest = match_directive(line, true, "rollback", &nd)) != NULL ||
+		 (rest = match_directive(line, true, "verify", &nd)) != NULL) &&
+		nd <= 2 && (*rest == ' ' || *rest == '\t'))
+	{
+		bool		is_rollback = has_prefix_ci(cl_skip_ws(cl_skip_ws(line) + nd), "rollback");
+
+		if (nd == 1)
+		{
+			bad_dashes(r, lineno, is_rollback ? "rollback" : "verify");
+			return D_ERROR;
+		}
+		*arg = rest + 1;
+		return is_rollback ? D_ROLLBACK : D_VERIFY;
+	}
+	if (is_block_start(line, "liquibase", "rollback"))
+		return D_ROLLBACK_BLOCK;
+	if (is_block_start(line, "pgchange", "verify"))
+		return D_VERIFY_BLOCK;
+	if ((rest = match_directive(line, true, "preconditions", &nd)) != NULL && nd == 2)
+	{
+		*arg = rest;
+		return D_PRECONDITIONS;
+	}
+	if ((rest = match_directive(line, true, "precondition-", &nd)) != NULL && nd == 2)
+	{
+		q = rest + strspn(rest, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
+		if (q > rest && (*q == '\0' || isspace((unsigned char) *q)))
+		{
+			*arg = rest;
+			return D_PRECONDITION;
+		}
+	}
+	if ((rest = match_directive(line, true, "precondition", &nd)) != NULL && nd == 1)
+	{
+		bad_dashes(r, lineno, "precondition");
+		return D_ERROR;
+	}
+	return D_NONE;
+}
+
+/* Read a multi-line block up to a line ending in the closing comment mark. */
+static bool
+read_block(SqlReader *r, int start_line, StringInfo buf, const char *what)
+{
+	for (r->pos++; r->pos < r->nlines; r->pos++)
+	{
+		const char *line = r->lines[r->pos];
+		size_t		n = strlen(line);
+
+		while (n > 0 && isspace((unsigned char) line[n - 1]))
+			n--;
+		if (n >= 2 && line[n - 2] == '*' && line[n - 1] == '/')
+		{
+			char	   *before = pnstrdup(line, n - 2);
+
+			if (!cl_is_blank(before))
+				appendStringInfo(buf, "%s\n", before);
+			pfree(before);
+			return true;
+		}
+		appendStringInfo(buf, "%s\n", line);
+	}
+	changelog_error(r->file, start_line, "%s block is not closed", what);
+	changelog_hint("End the block with a line ending in \"*/\".");
+	return false;
+}
+
+/* Map HALT, CONTINUE, MARK_RAN, WARN (any case) to PreconditionFail. */
+static bool
+parse_fail_option(SqlReader *r, int lineno, const char *key, const char *value,
+				  PreconditionFail *out)
+{
+	static const char *const names[] = {"HALT", "CONTINUE", "MARK_RAN", "WARN"};
+
+	for (int i = 0; i < 4; i++)
+		if (pg_strcasecmp(value, names[i]) == 0)
+		{
+			*out = (PreconditionFail) i;
+			return true;
+		}
+	changelog_error(r->file, lineno, "%s:%s is not a precondition failure option",
+					key, value);
+	changelog_hint("Use HALT, CONTINUE, MARK_RAN or WARN.");
+	return false;
+}
+
+/* --preconditions onFail:X onError:Y [onSqlOutput:Z] */
+static bool
+parse_preconditions(SqlReader *r, int lineno, const char *args)
+{
+	Changeset  *cs = r->cs;
+	const char *p = args;
+	char	   *key;
+	char	   *value;
+	bool		ok = true;
+	int			sql_output = 0;
+
+	while (ok && cl_next_token(&p, &key, &value, false))
+	{
+		if (value && pg_strcasecmp(key, "onFail") == 0)
+			ok = parse_fail_option(r, lineno, "onFail", value, &cs->on_fail);
+		else if (value && pg_strcasecmp(key, "onError") == 0)
+			ok = parse_fail_option(r, lineno, "onError", value, &cs->on_error);
+		else if (value && (pg_strcasecmp(key, "onSqlOutput") == 0 ||
+						   pg_strcasecmp(key, "onUpdateSQL") == 0))
+		{
+			/* only matters for Liquibase's update-sql; accepted, not stored */
+			if (pg_strcasecmp(value, "TEST") != 0 &&
+				pg_strcasecmp(value, "FAIL") != 0 &&
+				pg_strcasecmp(value, "IGNORE") != 0)
+			{
+				changelog_error(r->file, lineno, "%s:%s is not valid", key, value);
+				changelog_hint("Use TEST, FAIL or IGNORE.");
+				ok = false;
+			}
+			else if (++sql_output > 1)
+			{
+				changelog_error(r->file, lineno,
+								"--preconditions takes onSqlOutput or onUpdateSQL, not both");
+				ok = false;
+			}
+		}
+		else
+		{
+			changelog_error(r->file, lineno, "unknown --preconditions attribute \"%s\"",
+							key);
+			changelog_hint("--preconditions takes onFail:<HALT|CONTINUE|MARK_RAN|WARN> and onError:<HALT|CONTINUE|MARK_RAN|WARN>.");
+			ok = false;
+		}
+		pfree(key);
+		if (value)
+			pfree(value);
+	}
+	return ok;
+}
+
+/*
+ * "expectedResult:X SQL", X a word or quoted with ' or " (Liquibase's three
+ * patterns, in its order; the expectedResult: prefix is optional).
+ */
+static bool
+parse_sql_check(const char *body, char **expected, char **sql)
+{
+	const char *starts[2];
+	int			n = 0;
+
+	if (has_prefix_ci(body, "expectedResult:"))
+		starts[n++] = body + strlen("expectedResult:");
+	starts[n++] = body;
+	for (int form = 0; form < 3; form++)
+		for (int i = 0; i < n; i++)
+		{
+			const char *s = starts[i];
+			const char *v = s;
+			const char *e;
+
+			if (form == 0)
+			{
+				e = s;
+				while (isalnum((unsigned char) *e) || *e == '_')
+					e++;
+			}
+			else
+			{
+				char		quote = (form == 1) ? '\'' : '"';
+
+				if (*s != quote || (e = strchr(s + 1, quote)) == NULL || e == s + 1)
+					continue;
+				v = s + 1;
+			}
+			if (e == v || (e[form ? 1 : 0] != ' ' && e[form ? 1 : 0] != '\t'))
+				continue;
+			*expected = pnstrdup(v, e - v);
+			*sql = cl_trim(pstrdup(e + (form ? 2 : 1)));
+			return true;
+		}
+	return false;
+}
+
+/* --precondition-<type> args: sql-check, table-exists or view-exists. */
+static bool
+parse_precondition(SqlReader *r, int lineno, const char *rest)
+{
+	Changeset  *cs = r->cs;
+	size_t		tlen = strspn(rest, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
+	char	   *type = pnstrdup(rest, tlen);
+	char	   *args = cl_trim(pstrdup(rest + tlen));
+	Precondition pc;
+	bool		ok = true;
+
+	memset(&pc, 0, sizeof(pc));
+	pc.line = lineno;
+	/* Liquibase compares the type case-sensitively */
+	if (strcmp(type, "sql-check") == 0)
+		pc.kind = PRECOND_SQL_CHECK;
+	else if (strcmp(type, "table-exists") == 0)
+		pc.kind = PRECOND_TABLE_EXISTS;
+	else if (strcmp(type, "view-exists") == 0)
+		pc.kind = PRECOND_VIEW_EXISTS;
+	else
+	{
+		changelog_error(r->file, lineno, "unknown precondition type \"%s\"", type);
+		changelog_hint("Formatted SQL supports --precondition-sql-check, --precondition-table-exists and --precondition-view-exists.");
+		ok = false;
+	}
+
+	if (ok && *args == '\0')
+	{
+		changelog_error(r->file, lineno, "--precondition-%s needs arguments", type);
+		ok = false;
+	}
+	if (ok && pc.kind == PRECOND_SQL_CHECK)
+	{
+		char	   *body = sql_subst(r, args);
+
+		if (!parse_sql_check(body, &pc.expected, &pc.sql))
+		{
+			changelog_error(r->file, lineno, "could not parse --precondition-sql-check \"%s\"",
+							body);
+			ok = false;
+		}
+		pfree(body);
+	}
+	else if (ok)
+	{
+		const char *p = args;
+		const char *objkey = pc.kind == PRECOND_TABLE_EXISTS ? "table" : "view";
+		char	   *key;
+		char	   *value;
+
+		while (ok && cl_next_token(&p, &key, &value, false))
+		{
+			bool		is_schema = pg_strcasecmp(key, "schema") == 0 ||
+				pg_strcasecmp(key, "schemaName") == 0;
+			bool		is_name = pg_strncasecmp(key, objkey, strlen(objkey)) == 0 &&
+				(key[strlen(objkey)] == '\0' ||
+				 pg_strcasecmp(key + strlen(objkey), "Name") == 0);
+
+			if (value && *value && (is_schema || is_name) &&
+				*(is_schema ? &pc.schema : &pc.name) == NULL)
+				*(is_schema ? &pc.schema : &pc.name) = sql_subst(r, value);
+			else
+			{
+				changelog_error(r->file, lineno,
+								"unexpected \"%s\" in --precondition-%s", key, type);
+				ok = false;
+			}
+			pfree(key);
+			if (value)
+				pfree(value);
+		}
+		if (ok && pc.name == NULL)
+		{
+			changelog_error(r->file, lineno, "--precondition-%s needs %s:<name>",
+							type, objkey);
+			ok = false;
+		}
+	}
+	if (!ok && strcmp(type, "sql-check") == 0)
+		changelog_hint("Write it as \"--precondition-sql-check expectedResult:<value> <SQL>\"; quote a value with blanks: expectedResult:\"0 rows\".");
+	else if (!ok && strcmp(type, "table-exists") == 0)
+		changelog_hint("Write it as \"--precondition-table-exists [schema:<schema>] table:<table>\".");
+	else if (!ok && strcmp(type, "view-exists") == 0)
+		changelog_hint("Write it as \"--precondition-view-exists [schema:<schema>] view:<view>\".");
+
+	if (ok)
+	{
+		cs->preconditions = cs->preconditions ?
+			repalloc(cs->preconditions, (cs->npreconditions + 1) * sizeof(Precondition)) :
+			palloc(sizeof(Precondition));
+		cs->preconditions[cs->npreconditions++] = pc;
+	}
+	else
+	{
+		if (pc.sql)
+			pfree(pc.sql);
+		if (pc.expected)
+			pfree(pc.expected);
+		if (pc.schema)
+			pfree(pc.schema);
+		if (pc.name)
+			pfree(pc.name);
+	}
+	pfree(type);
+	pfree(args);
+	return ok;
+}
+
+/*
+ * The directives that belong to a changeset.  Returns 1 if line was one,
+ * 0 if it is SQL (or a plain comment), -1 after reporting an error.
+ */
+static int
+handle_changeset_directive(SqlReader *r, const char *line, int lineno)
+{
+	const char *arg = NULL;
+	Directive	d = classify(r, line, lineno, &arg);
+	Changeset  *cs = r->cs;
+
+	if (d == D_NONE)
+		return 0;
+	if (d == D_ERROR)
+		return -1;
+	if (cs == NULL)
+	{
+		changelog_error(r->file, lineno, "%s before the first --changeset",
+						directive_names[d]);
+		changelog_hint("Directives belong to the changeset above them; put \"--changeset author:id\" first.");
+		return -1;
+	}
+	switch (d)
+	{
+		case D_COMMENT:
+			/* the last --comment wins, as in Liquibase */
+			if (cs->comment)
+				pfree(cs->comment);
+			cs->comment = cl_trim(pstrdup(arg));
+			break;
+		case D_CHECKSUM:
+			{
+				char	   *v = cl_trim(pstrdup(arg));
+
+				if (*v == '\0')
+				{
+					changelog_error(r->file, lineno, "--validCheckSum needs a value");
+					pfree(v);
+					return -1;
+				}
+				if (pg_strcasecmp(v, "any") == 0)
+					strcpy(v, "ANY");
+				cs->valid_checksums = cs->valid_checksums ?
+					repalloc(cs->valid_checksums, (cs->nvalid_checksums + 1) * sizeof(char *)) :
+					palloc(sizeof(char *));
+				cs->valid_checksums[cs->nvalid_checksums++] = v;
+				break;
+			}
+		case D_ROLLBACK:
+			if (r->rollback_line == 0)
+				r->rollback_line = lineno;
+			appendStringInfo(&r->rollback, "%s\n", arg);
+			break;
+		case D_VERIFY:
+			r->has_verify = true;
+			appendStringInfo(&r->verify, "%s\n", arg);
+			break;
+		case D_ROLLBACK_BLOCK:
+			if (r->rollback_line == 0)
+				r->rollback_line = lineno;
+			return read_block(r, lineno, &r->rollback, "/* liquibase rollback") ? 1 : -1;
+		case D_VERIFY_BLOCK:
+			r->has_verify = true;
+			return read_block(r, lineno, &r->verify, "/* pgchange verify") ? 1 : -1;
+		case D_PRECONDITIONS:
+			return parse_preconditions(r, lineno, arg) ? 1 : -1;
+		case D_PRECONDITION:
+			return parse_precondition(r, lineno, arg) ? 1 : -1;
+		default:
+			break;
+	}
+	return 1;
+}
+
+/* Read the file and run the line loop; see changelog_sql_read. */
+static bool
+read_lines(SqlReader *r)
+{
+	int			start = first_nonblank(r);
+	int			depth = 0;
+
+	if (start < 0 || !is_header(r->lines[start]))
+	{
+		changelog_error(r->file, start < 0 ? 0 : start + 1,
+						"not a Liquibase formatted SQL file");
+		changelog_hint("The first line must be \"--liquibase formatted sql\".");
+		return false;
+	}
+	r->header_path = find_last_value(r->lines[start], "logicalfilepath:");
+
+	for (r->pos = start + 1; r->pos < r->nlines; r->pos++)
+	{
+		const char *line = r->lines[r->pos];
+		int			lineno = r->pos + 1;
+		const char *rest;
+		int			nd;
+		int			handled;
+
+		handled = handle_meta_line(r, line, lineno);
+		if (handled < 0)
+			return false;
+		if (handled > 0)
+			continue;
+
+		rest = match_directive(line, true, "changeset", &nd);
+		if (rest && nd <= 2)
+		{
+			if (nd == 1)
+			{
+				bad_dashes(r, lineno, "changeset");
+				return false;
+			}
+			if (!finish_changeset(r))
+				return false;
+			reset_changeset_state(r);
+			if (!start_changeset(r, lineno, rest))
+				return false;
+			continue;
+		}
+
+		handled = handle_changeset_directive(r, line, lineno);
+		if (handled < 0)
+			return false;
+		if (handled > 0)
+			continue;
+
+		if (r->cs == NULL)
+		{
+			if (has_code(line, &depth))
+			{
+				changelog_error(r->file, lineno, "SQL before the first --changeset");
+				changelog_hint("Put \"--changeset author:id\" above it, or turn it into a comment.");
+				return false;
+			}
+			continue;
+		}
+
+		/* a body line; leading blank lines are dropped, like Liquibase's trim */
+		if (r->body.len == 0 && cl_is_blank(line))
+			continue;
+		if (r->body_line == 0)
+			r->body_line = lineno;
+		appendStringInfoString(&r->body, line);
+		appendStringInfoChar(&r->body, '\n');
+	}
+	return finish_changeset(r);
+}
+
+bool
+changelog_sql_read(const char *path, const char *logical_path,
+				   const char *include_contexts, const char *include_labels,
+				   PropertyList *props, Changelog *out)
+{
+	SqlReader	r;
+	size_t		len;
+	char	   *data = changelog_read_file(path, &len);
+	bool		ok;
+
+	if (data == NULL)
+		return false;
+
+	memset(&r, 0, sizeof(r));
+	r.file = path;
+	r.logical_path = logical_path;
+	r.include_contexts = include_contexts;
+	r.include_labels = include_labels;
+	properties_init(&r.own_props);
+	properties_init(&r.local_props);
+	r.props = props ? props : &r.own_props;
+	initStringInfo(&r.body);
+	initStringInfo(&r.rollback);
+	initStringInfo(&r.verify);
+
+	/* a UTF-8 BOM is not part of the text (Liquibase's reader drops it) */
+	split_lines(&r, len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0 ?
+				data + 3 : data);
+
+	ok = read_lines(&r);
+	if (ok)
+	{
+		for (int i = 0; i < r.result.count; i++)
+			changelog_append(out, r.result.items[i]);
+		if (r.result.items)
+			pfree(r.result.items);
+	}
+	else
+	{
+		if (r.cs)
+			changelog_append(&r.result, r.cs);
+		changelog_free(&r.result);
+	}
+
+	pfree(r.lines);
+	pfree(r.body.data);
+	pfree(r.rollback.data);
+	pfree(r.verify.data);
+	if (r.header_path)
+		pfree(r.header_path);
+	properties_free(&r.own_props);
+	properties_free(&r.local_props);
+	pfree(data);
+	return ok;
+}
