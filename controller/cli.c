@@ -15,7 +15,7 @@
 #include "common/logging.h"
 #include "exitcodes.h"
 
-#define GLOBAL_SHORT_OPTIONS "d:qv"
+#define GLOBAL_SHORT_OPTIONS "d:p:qv"
 
 enum
 {
@@ -26,6 +26,7 @@ enum
 
 static const struct option global_long_options[] = {
 	{"dbname", required_argument, NULL, 'd'},
+	{"project", required_argument, NULL, 'p'},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
@@ -39,6 +40,8 @@ static const char *global_options_help =
 "  -d, --dbname=CONNINFO   database to use: a conninfo string or URI; PG*\n"
 "                          environment variables, service files and .pgpass\n"
 "                          apply as in psql\n"
+"  -p, --project=NAME      the project (one database can hold several\n"
+"                          changelogs); default $PGCHANGE_PROJECT or \"default\"\n"
 "      --json              machine-readable output\n"
 "  -q, --quiet             print errors only\n"
 "  -v, --verbose           more detail (repeat for more)\n"
@@ -113,6 +116,9 @@ apply_global_option(GlobalOptions *g, int opt, const char *arg)
 	{
 		case 'd':
 			g->dbname = arg;
+			return true;
+		case 'p':
+			g->project = arg;
 			return true;
 		case 'q':
 			g->quiet = true;
@@ -237,6 +243,9 @@ cli_main(int argc, char **argv)
 	int			opt;
 
 	pg_logging_init(argv[0]);
+	g.project = getenv("PGCHANGE_PROJECT");
+	if (g.project == NULL || *g.project == '\0')
+		g.project = "default";
 	/* progress chatter only with -v; -vv adds the queries */
 	pg_logging_set_level(PG_LOG_WARNING);
 	set_pglocale_pgservice(argv[0], PG_TEXTDOMAIN("pgchange"));

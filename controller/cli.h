@@ -20,6 +20,7 @@
 typedef struct GlobalOptions
 {
 	const char *dbname;			/* -d: conninfo string or URI; NULL: libpq defaults */
+	const char *project;		/* -p: project; $PGCHANGE_PROJECT, else "default" */
 	bool		json;			/* --json: machine-readable output */
 	bool		quiet;			/* -q: errors only */
 	int			verbose;		/* -v, repeatable */
