@@ -61,6 +61,12 @@ extern int	cli_usage_error(const Command *cmd, const char *parent, const char *f
 extern const Command cmd_ping;
 extern const Command cmd_init;
 extern const Command cmd_checksum;
+extern const Command cmd_deploy;
+extern const Command cmd_status;
+extern const Command cmd_validate;
+extern const Command cmd_tag;
 extern const Command cmd_help;
+extern const Command cmd_lock;
+extern const Command cmd_history;
 
 #endif							/* PGCHANGE_CLI_H */

@@ -12,8 +12,14 @@
 
 const Command *const pgc_commands[] = {
 	&cmd_init,
+	&cmd_deploy,
+	&cmd_status,
+	&cmd_validate,
+	&cmd_tag,
 	&cmd_ping,
 	&cmd_checksum,
+	&cmd_lock,
+	&cmd_history,
 	&cmd_help,
 	NULL
 };

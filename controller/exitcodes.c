@@ -17,6 +17,7 @@ const PgcExitInfo pgc_exit_codes[] = {
 	{PGC_EXIT_VALIDATION, "validation", "validation failed (changed checksum, missing or out-of-order changesets)"},
 	{PGC_EXIT_POLICY, "policy", "blocked by policy"},
 	{PGC_EXIT_VERIFY, "verify", "post-deploy verification failed"},
+	{PGC_EXIT_PENDING, "pending", "status --exit-code: changesets are waiting to be deployed"},
 };
 
 const int	pgc_exit_code_count = lengthof(pgc_exit_codes);

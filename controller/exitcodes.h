@@ -17,7 +17,8 @@ typedef enum PgcExit
 	PGC_EXIT_LOCK = 3,			/* deploy lock not obtained */
 	PGC_EXIT_VALIDATION = 4,	/* checksum / ordering validation failed */
 	PGC_EXIT_POLICY = 5,		/* blocked by policy */
-	PGC_EXIT_VERIFY = 6			/* post-deploy verification failed */
+	PGC_EXIT_VERIFY = 6,		/* post-deploy verification failed */
+	PGC_EXIT_PENDING = 7		/* status --exit-code: changesets to run */
 } PgcExit;
 
 typedef struct PgcExitInfo

@@ -138,6 +138,9 @@ CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON pgchange.event_log
 	FOR EACH ROW EXECUTE FUNCTION pgchange.event_log_append_only();
 CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON pgchange.event_log
 	FOR EACH STATEMENT EXECUTE FUNCTION pgchange.event_log_append_only();
+-- also under session_replication_role = replica
+ALTER TABLE pgchange.event_log ENABLE ALWAYS TRIGGER append_only,
+	ENABLE ALWAYS TRIGGER append_only_truncate;
 
 CREATE TABLE pgchange.lock_lease (
 	project		text PRIMARY KEY REFERENCES pgchange.projects,
@@ -258,8 +261,8 @@ DECLARE
 	p_project ALIAS FOR project;
 	old_mode text;
 BEGIN
-	IF mode NOT IN ('id_author', 'path') THEN
-		RAISE EXCEPTION 'invalid identity mode %', quote_literal(mode)
+	IF mode IS NULL OR mode NOT IN ('id_author', 'path') THEN
+		RAISE EXCEPTION 'invalid identity mode %', coalesce(quote_literal(mode), 'NULL')
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Use ''id_author'' (the default) or ''path''.';
 	END IF;
@@ -444,7 +447,8 @@ BEGIN
 	mine := cur.owner IS NOT NULL AND cur.holder_role = session_user
 			AND cur.lease_until > clock_timestamp();
 	IF NOT coalesce(mine, false) THEN
-		RAISE EXCEPTION 'this role does not hold the lock of project %', quote_literal(p_project)
+		RAISE EXCEPTION 'this role does not hold the lock of project %',
+			coalesce(quote_literal(p_project), 'NULL')
 			USING ERRCODE = 'lock_not_available',
 				  DETAIL = CASE WHEN cur.owner IS NULL THEN 'Nobody holds it.'
 								WHEN cur.holder_role = session_user THEN 'Its lease expired.'
@@ -655,6 +659,11 @@ DECLARE
 	id bigint;
 BEGIN
 	PERFORM pgchange._require_lock(p_project);
+	IF kind IS NULL OR kind NOT IN ('deploy', 'rollback', 'mark_ran', 'verify') THEN
+		RAISE EXCEPTION 'invalid deployment kind %', coalesce(quote_literal(kind), 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Use deploy, rollback, mark_ran or verify.';
+	END IF;
 	IF metadata IS NOT NULL AND jsonb_typeof(metadata) <> 'object' THEN
 		RAISE EXCEPTION 'deployment metadata must be a JSON object'
 			USING ERRCODE = 'invalid_parameter_value',
@@ -684,8 +693,8 @@ DECLARE
 	p_id ALIAS FOR deployment_id;
 	d pgchange.deployment_log;
 BEGIN
-	IF status NOT IN ('succeeded', 'failed', 'aborted') THEN
-		RAISE EXCEPTION 'invalid deployment status %', quote_literal(status)
+	IF status IS NULL OR status NOT IN ('succeeded', 'failed', 'aborted') THEN
+		RAISE EXCEPTION 'invalid deployment status %', coalesce(quote_literal(status), 'NULL')
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Use succeeded, failed or aborted.';
 	END IF;
@@ -736,8 +745,8 @@ DECLARE
 	event_kind text;
 BEGIN
 	PERFORM pgchange._require_lock(p_project);
-	IF exec_type NOT IN ('executed', 'reran', 'mark_ran', 'failed') THEN
-		RAISE EXCEPTION 'invalid exec type %', quote_literal(exec_type)
+	IF exec_type IS NULL OR exec_type NOT IN ('executed', 'reran', 'mark_ran', 'failed') THEN
+		RAISE EXCEPTION 'invalid exec type %', coalesce(quote_literal(exec_type), 'NULL')
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Use executed, reran, mark_ran or failed.';
 	END IF;
@@ -849,22 +858,26 @@ BEGIN
 	), last_applied AS (
 		SELECT max(j.seq) AS seq FROM joined j WHERE j.is_applied
 	)
-	SELECT j.seq, j.id, j.author, j.path,
-		   CASE WHEN NOT j.is_applied AND j.seq < (SELECT l.seq FROM last_applied l) THEN 'out_of_order'
-				WHEN NOT j.is_applied THEN 'pending'
-				WHEN j.a_checksum = j.checksum THEN 'ok'
-				WHEN j.valid @> '["ANY"]' OR j.valid @> jsonb_build_array(j.a_checksum) THEN 'ok'
-				ELSE 'changed' END,
-		   j.checksum, j.a_checksum, j.a_at, j.a_type
-	  FROM joined j
-	UNION ALL
-	SELECT NULL::int, a.changeset_id, a.author, a.path, 'missing_from_files',
-		   NULL, a.checksum, a.applied_at, a.exec_type
-	  FROM (SELECT ap.*, ap.exec_order AS ord FROM applied ap
-			 WHERE NOT EXISTS (SELECT FROM files f
-								WHERE f.id = ap.changeset_id AND f.author = ap.author
-								  AND f.ipath = ap.identity_path)
-			 ORDER BY ap.exec_order) AS a;
+	SELECT v.seq, v.id, v.author, v.path, v.status, v.checksum, v.a_checksum, v.a_at, v.a_type
+	  FROM (
+		SELECT j.seq, j.id, j.author, j.path,
+			   CASE WHEN NOT j.is_applied AND j.seq < (SELECT l.seq FROM last_applied l) THEN 'out_of_order'
+					WHEN NOT j.is_applied THEN 'pending'
+					WHEN j.a_checksum = j.checksum THEN 'ok'
+					WHEN j.valid @> '["ANY"]' OR j.valid @> jsonb_build_array(j.a_checksum) THEN 'ok'
+					ELSE 'changed' END AS status,
+			   j.checksum, j.a_checksum, j.a_at, j.a_type, NULL::bigint AS ord
+		  FROM joined j
+		UNION ALL
+		SELECT NULL::int, ap.changeset_id, ap.author, ap.path, 'missing_from_files',
+			   NULL, ap.checksum, ap.applied_at, ap.exec_type, ap.exec_order
+		  FROM applied ap
+		 WHERE NOT EXISTS (SELECT FROM files f
+							WHERE f.id = ap.changeset_id AND f.author = ap.author
+							  AND f.ipath = ap.identity_path)
+	  ) AS v
+	 -- changelog order, then what is missing in the order it ran
+	 ORDER BY v.seq NULLS LAST, v.ord;
 END
 $$;
 COMMENT ON FUNCTION pgchange.validate(text, jsonb) IS

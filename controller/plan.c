@@ -1,0 +1,419 @@
+/*-------------------------------------------------------------------------
+ *
+ * plan.c
+ *	  Read the changelog, send its manifest to pgchange.validate(), and
+ *	  decide what a deploy runs.  Shared by deploy, status and validate.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres_fe.h"
+
+#include <cjson/cJSON.h>
+
+#include "changelog_root.h"
+#include "common/logging.h"
+#include "filter_expr.h"
+#include "pgconn.h"
+#include "plan.h"
+#include "properties.h"
+
+#define MAX_SEARCH_PATH 32
+
+static struct
+{
+	const char *changelog;
+	const char *search_path[MAX_SEARCH_PATH];
+	int			nsearch_path;
+	PropertyList props;
+	bool		props_ready;
+	const char *defaults_file;
+	const char *contexts;
+	const char *labels;
+	const char *identity;
+	bool		allow_missing;
+	bool		allow_out_of_order;
+}			args;
+
+static void
+ensure_props(void)
+{
+	if (!args.props_ready)
+	{
+		properties_init(&args.props);
+		args.props_ready = true;
+	}
+}
+
+int
+changelog_parse_option(int opt, const char *arg)
+{
+	switch (opt)
+	{
+		case 'c':
+			args.changelog = arg;
+			return 1;
+		case OPT_SEARCH_PATH:
+			/* Liquibase also takes a comma-separated list */
+			{
+				char	   *copy = pg_strdup(arg);
+				char	   *tok;
+				char	   *save;
+
+				for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+				{
+					if (args.nsearch_path >= MAX_SEARCH_PATH)
+						return -1;
+					args.search_path[args.nsearch_path++] = tok;
+				}
+			}
+			return 1;
+		case 'D':
+			{
+				const char *eq = strchr(arg, '=');
+				char	   *name;
+
+				if (eq == NULL || eq == arg)
+				{
+					pg_log_error("invalid property \"%s\": expected NAME=VALUE", arg);
+					return -1;
+				}
+				ensure_props();
+				name = pnstrdup(arg, eq - arg);
+				/* the command line comes first, and the first definition wins */
+				properties_add(&args.props, name, eq + 1, NULL);
+				pfree(name);
+			}
+			return 1;
+		case OPT_DEFAULTS_FILE:
+			args.defaults_file = arg;
+			return 1;
+		case OPT_CONTEXTS:
+			args.contexts = arg;
+			return 1;
+		case OPT_LABELS:
+			args.labels = arg;
+			return 1;
+		case OPT_IDENTITY:
+			if (strcmp(arg, "path") != 0 && strcmp(arg, "id_author") != 0)
+			{
+				pg_log_error("invalid identity mode \"%s\": use id_author or path", arg);
+				return -1;
+			}
+			args.identity = arg;
+			return 1;
+		case OPT_ALLOW_MISSING:
+			args.allow_missing = true;
+			return 1;
+		case OPT_ALLOW_OUT_OF_ORDER:
+			args.allow_out_of_order = true;
+			return 1;
+		default:
+			return 0;
+	}
+}
+
+const char *
+changelog_identity_option(void)
+{
+	return args.identity;
+}
+
+const char *
+plan_status_name(PlanStatus s)
+{
+	switch (s)
+	{
+		case PS_OK:
+			return "applied";
+		case PS_CHANGED:
+			return "changed";
+		case PS_PENDING:
+			return "pending";
+		case PS_OUT_OF_ORDER:
+			return "out of order";
+		case PS_NOT_CHECKED:
+			return "ignored";
+	}
+	return "?";
+}
+
+const char *
+plan_action_name(PlanAction a)
+{
+	switch (a)
+	{
+		case PA_SKIP:
+			return "none";
+		case PA_RUN:
+			return "run";
+		case PA_RERUN:
+			return "rerun";
+		case PA_FILTERED:
+			return "filtered out";
+		case PA_IGNORED:
+			return "ignored";
+		case PA_BLOCKED:
+			return "blocked";
+	}
+	return "?";
+}
+
+char *
+changeset_name(const Changeset *cs)
+{
+	return psprintf("%s::%s::%s", cs->path, cs->id, cs->author);
+}
+
+/* Does the run's contexts / labels / dbms select this changeset? */
+static bool
+selected(const Changeset *cs, bool *ok)
+{
+	bool		match = true;
+	char	   *err = NULL;
+
+	*ok = true;
+	if (cs->dbms && !dbms_matches_postgresql(cs->dbms))
+		return false;
+	if (!contexts_match(cs->contexts, args.contexts, &match, &err))
+	{
+		pg_log_error("%s:%d: invalid context expression: %s", cs->file, cs->line, err);
+		*ok = false;
+		return false;
+	}
+	if (!match)
+		return false;
+	if (!labels_match(cs->labels, args.labels, &match, &err))
+	{
+		pg_log_error("invalid label expression \"%s\": %s", args.labels, err);
+		*ok = false;
+		return false;
+	}
+	return match;
+}
+
+/* The project's identity mode as stored, or NULL for a new project */
+static char *
+stored_identity_mode(PGconn *conn, const char *project)
+{
+	const char *params[1] = {project};
+	PGresult   *res = pgc_exec(conn, PGRES_TUPLES_OK,
+							   "SELECT identity_mode FROM pgchange.projects WHERE project = $1",
+							   1, params);
+	char	   *mode = NULL;
+
+	if (res && PQntuples(res) == 1)
+		mode = pg_strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return mode;
+}
+
+bool
+plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
+{
+	ChangelogOptions opts = {0};
+	const char *root = args.changelog ? args.changelog : getenv("PGCHANGE_CHANGELOG");
+	char	   *mode;
+	cJSON	   *manifest;
+	char	   *manifest_text;
+	int		   *item_of_seq;
+	int			nmanifest = 0;
+	PGresult   *res;
+	const char *params[2];
+	bool		ok = true;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->project = g->project;
+	plan->allow_missing = args.allow_missing;
+
+	if (root == NULL || *root == '\0')
+	{
+		pg_log_error("no changelog given");
+		pg_log_error_hint("Name the root changelog with -c PATH, or set PGCHANGE_CHANGELOG.");
+		return false;
+	}
+
+	/* the identity mode: the project's, unless --identity chooses one */
+	mode = stored_identity_mode(conn, g->project);
+	plan->path_identity = args.identity ? strcmp(args.identity, "path") == 0
+		: (mode != NULL && strcmp(mode, "path") == 0);
+	if (args.identity && mode && strcmp(mode, args.identity) != 0)
+		pg_log_info("project \"%s\" uses identity mode %s; --identity=%s asks to change it",
+					g->project, mode, args.identity);
+	pg_free(mode);
+
+	ensure_props();
+	if (args.defaults_file && !properties_read_defaults_file(&args.props, args.defaults_file))
+		return false;
+	opts.root = root;
+	opts.search_path = args.search_path;
+	opts.nsearch_path = args.nsearch_path;
+	opts.props = &args.props;
+	opts.path_in_identity = plan->path_identity;
+	if (!changelog_load(&opts, &plan->changelog))
+		return false;
+
+	/* the manifest: every changeset not ignored, in changelog order */
+	plan->nitems = plan->changelog.count;
+	plan->items = pg_malloc0(sizeof(PlanItem) * Max(plan->nitems, 1));
+	item_of_seq = pg_malloc0(sizeof(int) * Max(plan->nitems, 1));
+	manifest = cJSON_CreateArray();
+	for (int i = 0; i < plan->nitems; i++)
+	{
+		PlanItem   *it = &plan->items[i];
+		Changeset  *cs = plan->changelog.items[i];
+		const char *errstr;
+		cJSON	   *o;
+
+		it->cs = cs;
+		if (!pgc_checksum(cs->body, strlen(cs->body), it->checksum, &errstr))
+		{
+			pg_log_error("could not compute the checksum of %s: %s", cs->id, errstr);
+			ok = false;
+			break;
+		}
+		if (cs->ignore)
+		{
+			it->status = PS_NOT_CHECKED;
+			it->action = PA_IGNORED;
+			continue;
+		}
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "id", cs->id);
+		cJSON_AddStringToObject(o, "author", cs->author);
+		cJSON_AddStringToObject(o, "path", cs->path);
+		cJSON_AddStringToObject(o, "checksum", it->checksum);
+		if (cs->nvalid_checksums > 0)
+		{
+			cJSON	   *valid = cJSON_CreateArray();
+
+			for (int v = 0; v < cs->nvalid_checksums; v++)
+				cJSON_AddItemToArray(valid, cJSON_CreateString(cs->valid_checksums[v]));
+			cJSON_AddItemToObject(o, "valid_checksums", valid);
+		}
+		cJSON_AddItemToArray(manifest, o);
+		item_of_seq[nmanifest++] = i;
+	}
+	if (!ok)
+	{
+		cJSON_Delete(manifest);
+		pg_free(item_of_seq);
+		return false;
+	}
+
+	manifest_text = cJSON_PrintUnformatted(manifest);
+	cJSON_Delete(manifest);
+	params[0] = g->project;
+	params[1] = manifest_text;
+	res = pgc_exec(conn, PGRES_TUPLES_OK,
+				   "SELECT seq, changeset_id, author, path, status, applied_checksum, applied_at "
+				   "FROM pgchange.validate($1, $2::jsonb)", 2, params);
+	cJSON_free(manifest_text);
+	if (res == NULL)
+	{
+		pg_free(item_of_seq);
+		return false;
+	}
+
+	plan->missing = pg_malloc0(sizeof(MissingItem) * Max(PQntuples(res), 1));
+	for (int r = 0; r < PQntuples(res); r++)
+	{
+		const char *status = PQgetvalue(res, r, 4);
+
+		if (PQgetisnull(res, r, 0))
+		{
+			MissingItem *m = &plan->missing[plan->nmissing++];
+
+			m->id = pg_strdup(PQgetvalue(res, r, 1));
+			m->author = pg_strdup(PQgetvalue(res, r, 2));
+			m->path = pg_strdup(PQgetvalue(res, r, 3));
+			m->applied_at = pg_strdup(PQgetvalue(res, r, 6));
+		}
+		else
+		{
+			int			seq = atoi(PQgetvalue(res, r, 0));
+			PlanItem   *it;
+
+			if (seq < 0 || seq >= nmanifest)
+				continue;
+			it = &plan->items[item_of_seq[seq]];
+			it->status = strcmp(status, "ok") == 0 ? PS_OK :
+				strcmp(status, "changed") == 0 ? PS_CHANGED :
+				strcmp(status, "out_of_order") == 0 ? PS_OUT_OF_ORDER : PS_PENDING;
+			if (!PQgetisnull(res, r, 5))
+				it->applied_checksum = pg_strdup(PQgetvalue(res, r, 5));
+			if (!PQgetisnull(res, r, 6))
+				it->applied_at = pg_strdup(PQgetvalue(res, r, 6));
+		}
+	}
+	PQclear(res);
+	pg_free(item_of_seq);
+
+	/* actions */
+	for (int i = 0; i < plan->nitems; i++)
+	{
+		PlanItem   *it = &plan->items[i];
+		const Changeset *cs = it->cs;
+		bool		expr_ok;
+
+		if (it->action == PA_IGNORED)
+			continue;
+		if (!selected(cs, &expr_ok))
+		{
+			if (!expr_ok)
+				return false;
+			it->action = PA_FILTERED;
+			continue;
+		}
+		switch (it->status)
+		{
+			case PS_OK:
+				it->action = cs->run_always ? PA_RERUN : PA_SKIP;
+				break;
+			case PS_CHANGED:
+				it->action = (cs->run_on_change || cs->run_always) ? PA_RERUN : PA_BLOCKED;
+				break;
+			case PS_PENDING:
+				it->action = PA_RUN;
+				break;
+			case PS_OUT_OF_ORDER:
+
+				/*
+				 * One with contexts or labels was skipped by an earlier
+				 * deploy's filter, as Liquibase intends: it runs now.  One
+				 * that no filter could skip was inserted into history.
+				 */
+				it->action = (args.allow_out_of_order || cs->contexts || cs->labels)
+					? PA_RUN : PA_BLOCKED;
+				break;
+			case PS_NOT_CHECKED:
+				it->action = PA_IGNORED;
+				break;
+		}
+		if (it->action == PA_RUN || it->action == PA_RERUN)
+			plan->nrun++;
+		else if (it->action == PA_BLOCKED)
+			plan->nblocked++;
+	}
+	return true;
+}
+
+void
+plan_free(Plan *plan)
+{
+	for (int i = 0; i < plan->nitems; i++)
+	{
+		pg_free(plan->items[i].applied_checksum);
+		pg_free(plan->items[i].applied_at);
+	}
+	for (int i = 0; i < plan->nmissing; i++)
+	{
+		pg_free(plan->missing[i].id);
+		pg_free(plan->missing[i].author);
+		pg_free(plan->missing[i].path);
+		pg_free(plan->missing[i].applied_at);
+	}
+	pg_free(plan->items);
+	pg_free(plan->missing);
+	changelog_free(&plan->changelog);
+	memset(plan, 0, sizeof(*plan));
+}
