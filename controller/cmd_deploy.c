@@ -383,6 +383,7 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 	cJSON	   *report = NULL;
 	cJSON	   *ran = NULL;
 	int			done = 0;
+	int			completed = 0;
 	bool		locked = false;
 	const char *final_status = "succeeded";
 	bool		tty = isatty(fileno(stdout)) && !g->json;
@@ -518,6 +519,8 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 			cJSON_AddItemToArray(ran, o);
 			pfree(name);
 			done++;
+			if (r == RUN_OK || r == RUN_MARKED)
+				completed++;
 			if (r == RUN_FAILED || r == RUN_CANCELED || r == RUN_VALIDATION)
 			{
 				final_status = r == RUN_CANCELED ? "aborted" : "failed";
@@ -552,8 +555,8 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 	{
 		cJSON_Delete(ran);
 		if (!g->quiet)
-			printf("deployment %s of project %s %s: %d of %d changeset(s) run\n",
-				   deployment_id, g->project, final_status, done, plan.nrun);
+			printf("deployment %s of project %s %s: %d of %d changeset(s) applied\n",
+				   deployment_id, g->project, final_status, completed, plan.nrun);
 	}
 	cJSON_Delete(report);
 

@@ -448,8 +448,7 @@ run_changeset(PGconn *conn, const RunOptions *o, const PlanItem *it)
 		{
 			result = (CancelRequested || is_sqlstate(res, SQLSTATE_QUERY_CANCELED))
 				? RUN_CANCELED : RUN_FAILED;
-			if (result == RUN_FAILED || !cs->fail_on_error)
-				report_failure(cs, res, conn, body, 0, NULL);
+			report_failure(cs, res, conn, body, 0, NULL);
 		}
 		PQclear(res);
 		pg_free(body);
