@@ -58,10 +58,7 @@ ping_run(const GlobalOptions *g, int argc, char **argv)
 	out_record_str(rec, "controller_version", "controller", PGCHANGE_VERSION);
 	out_record_bool(rec, "ok", "ok", ok);
 	PQclear(res);
-	if (!g->quiet || g->json)
-		out_record_print(g, rec);
-	else
-		out_record_free(rec);
+	out_record_emit(g, rec);
 
 	/* the same checks, now with their messages and hints */
 	pgc_extension_info_free(&info);
@@ -159,10 +156,7 @@ init_run(const GlobalOptions *g, int argc, char **argv)
 		out_record_str(rec, "previous_version", "previous version", info.installed_version);
 		out_record_str(rec, "extension_version", "extension", PGCHANGE_VERSION);
 		out_record_str(rec, "database", "database", PQdb(conn));
-		if (!g->quiet || g->json)
-			out_record_print(g, rec);
-		else
-			out_record_free(rec);
+		out_record_emit(g, rec);
 	}
 	pgc_extension_info_free(&info);
 	PQfinish(conn);

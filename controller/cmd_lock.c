@@ -533,18 +533,12 @@ acquire_run(const GlobalOptions *g, int argc, char **argv)
 			PQfinish(conn);
 			return rc;
 		}
-		if (!g->quiet || g->json)
-			out_record_print(g, rec);
-		else
-			out_record_free(rec);
+		out_record_emit(g, rec);
 		PQfinish(conn);
 		return PGC_EXIT_OK;
 	}
 
-	if (!g->quiet || g->json)
-		out_record_print(g, rec);
-	else
-		out_record_free(rec);
+	out_record_emit(g, rec);
 	rc = hold_lock(g, conn, lease, lease_s);
 	PQfinish(conn);
 	return rc;
@@ -589,19 +583,23 @@ static const Command lock_acquire_cmd = {
  * ----------------------------------------------------------------------
  */
 
+/*
+ * Run one lock function that answers true or false, and report that answer
+ * as KEY (release: was a lock held; unfreeze: was there a freeze).
+ */
 static int
-release_run(const GlobalOptions *g, int argc, char **argv)
+run_boolean_call(const GlobalOptions *g, const Command *cmd, int argc, char **argv,
+				 const char *sql, int nparams, const char *const *params, const char *key)
 {
 	PGconn	   *conn;
 	PGresult   *res;
-	const char *params[2] = {g->project, lock_opts.force ? "true" : "false"};
 	OutRecord  *rec;
 
 	if (argc > 0)
-		return cli_usage_error(&lock_release_cmd, "lock", "too many arguments: \"%s\"", argv[0]);
+		return cli_usage_error(cmd, "lock", "too many arguments: \"%s\"", argv[0]);
 	if ((conn = lock_connect(g)) == NULL)
 		return PGC_EXIT_ERROR;
-	res = lock_exec(conn, "SELECT pgchange.unlock($1::text, $2::boolean)", 2, params);
+	res = lock_exec(conn, sql, nparams, params);
 	if (!result_ok(res))
 	{
 		int			rc = lock_fail(res, conn);
@@ -611,14 +609,20 @@ release_run(const GlobalOptions *g, int argc, char **argv)
 	}
 	rec = out_record_new();
 	out_record_str(rec, "project", "project", g->project);
-	out_record_bool(rec, "released", "released", strcmp(PQgetvalue(res, 0, 0), "t") == 0);
+	out_record_bool(rec, key, key, strcmp(PQgetvalue(res, 0, 0), "t") == 0);
 	PQclear(res);
-	if (!g->quiet || g->json)
-		out_record_print(g, rec);
-	else
-		out_record_free(rec);
+	out_record_emit(g, rec);
 	PQfinish(conn);
 	return PGC_EXIT_OK;
+}
+
+static int
+release_run(const GlobalOptions *g, int argc, char **argv)
+{
+	const char *params[2] = {g->project, lock_opts.force ? "true" : "false"};
+
+	return run_boolean_call(g, &lock_release_cmd, argc, argv,
+							"SELECT pgchange.unlock($1::text, $2::boolean)", 2, params, "released");
 }
 
 static const struct option release_options[] = {
@@ -686,10 +690,7 @@ freeze_run(const GlobalOptions *g, int argc, char **argv)
 				   PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0));
 	out_record_str(rec, "frozen_by", "frozen by", PQgetvalue(res, 0, 1));
 	PQclear(res);
-	if (!g->quiet || g->json)
-		out_record_print(g, rec);
-	else
-		out_record_free(rec);
+	out_record_emit(g, rec);
 	PQfinish(conn);
 	return PGC_EXIT_OK;
 }
@@ -719,33 +720,10 @@ static const Command lock_freeze_cmd = {
 static int
 unfreeze_run(const GlobalOptions *g, int argc, char **argv)
 {
-	PGconn	   *conn;
-	PGresult   *res;
 	const char *params[1] = {g->project};
-	OutRecord  *rec;
 
-	if (argc > 0)
-		return cli_usage_error(&lock_unfreeze_cmd, "lock", "too many arguments: \"%s\"", argv[0]);
-	if ((conn = lock_connect(g)) == NULL)
-		return PGC_EXIT_ERROR;
-	res = lock_exec(conn, "SELECT pgchange.unfreeze($1::text)", 1, params);
-	if (!result_ok(res))
-	{
-		int			rc = lock_fail(res, conn);
-
-		PQfinish(conn);
-		return rc;
-	}
-	rec = out_record_new();
-	out_record_str(rec, "project", "project", g->project);
-	out_record_bool(rec, "unfrozen", "unfrozen", strcmp(PQgetvalue(res, 0, 0), "t") == 0);
-	PQclear(res);
-	if (!g->quiet || g->json)
-		out_record_print(g, rec);
-	else
-		out_record_free(rec);
-	PQfinish(conn);
-	return PGC_EXIT_OK;
+	return run_boolean_call(g, &lock_unfreeze_cmd, argc, argv,
+							"SELECT pgchange.unfreeze($1::text)", 1, params, "unfrozen");
 }
 
 static const Command lock_unfreeze_cmd = {

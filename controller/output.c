@@ -162,6 +162,15 @@ out_record_free(OutRecord *r)
 }
 
 void
+out_record_emit(const GlobalOptions *g, OutRecord *r)
+{
+	if (!g->quiet || g->json)
+		out_record_print(g, r);
+	else
+		out_record_free(r);
+}
+
+void
 out_record_print(const GlobalOptions *g, OutRecord *r)
 {
 	if (g->json)

@@ -30,6 +30,8 @@ extern void out_record_int(OutRecord *r, const char *key, const char *label, lon
 extern void out_record_bool(OutRecord *r, const char *key, const char *label, bool value);
 extern void out_record_print(const GlobalOptions *g, OutRecord *r);	/* and frees it */
 extern void out_record_free(OutRecord *r);
+/* print unless -q (JSON is always printed), then free */
+extern void out_record_emit(const GlobalOptions *g, OutRecord *r);
 
 /* Print the JSON text of a cJSON value and free it */
 extern void out_json_print(struct cJSON *value);
