@@ -379,10 +379,14 @@ plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
 
 				/*
 				 * One with contexts or labels was skipped by an earlier
-				 * deploy's filter, as Liquibase intends: it runs now.  One
-				 * that no filter could skip was inserted into history.
+				 * deploy's filter, as Liquibase intends: it runs now.  So
+				 * does a failOnError:false one: an earlier deploy ran it,
+				 * it failed and stayed unrecorded, and Liquibase tries it
+				 * again on every update.  Any other one was inserted into
+				 * history.
 				 */
-				it->action = (args.allow_out_of_order || cs->contexts || cs->labels)
+				it->action = (args.allow_out_of_order || cs->contexts || cs->labels ||
+							  !cs->fail_on_error)
 					? PA_RUN : PA_BLOCKED;
 				break;
 			case PS_NOT_CHECKED:

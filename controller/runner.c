@@ -106,6 +106,16 @@ is_sqlstate(const PGresult *res, const char *state)
 }
 
 /*
+ * The level a changeset's failure is reported at: a failOnError:false one
+ * does not fail the deploy (Liquibase only logs it), so it is a warning.
+ */
+static enum pg_log_level
+failure_level(const Changeset *cs)
+{
+	return cs->fail_on_error ? PG_LOG_ERROR : PG_LOG_WARNING;
+}
+
+/*
  * Report a failed statement of a changeset: where it is (FILE:LINE), the
  * statement, and the server's message, detail and hint.
  */
@@ -115,6 +125,10 @@ report_failure(const Changeset *cs, const PGresult *res, PGconn *conn,
 {
 	const char *ctx = res ? PQresultErrorField(res, PG_DIAG_CONTEXT) : NULL;
 	const char *ipos = res ? PQresultErrorField(res, PG_DIAG_INTERNAL_POSITION) : NULL;
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+	enum pg_log_level level = failure_level(cs);
 	const char *m;
 	int			line = stmt_line;
 	char	   *name = changeset_name(cs);
@@ -138,10 +152,17 @@ report_failure(const Changeset *cs, const PGresult *res, PGconn *conn,
 	if (line < 1)
 		line = 1;
 
-	pg_log_error("%s:%d: changeset %s failed", body_file(cs), cs->body_line + line - 1, name);
-	pgc_log_result_error(res, conn);
+	pg_log_generic(level, PG_LOG_PRIMARY, "%s:%d: changeset %s failed",
+				   body_file(cs), cs->body_line + line - 1, name);
+	/* the server's message, as pgc_log_result_error() has it, at our level */
+	pg_log_generic(level, PG_LOG_PRIMARY, "%s", msg ? msg : PQerrorMessage(conn));
+	if (detail)
+		pg_log_generic(level, PG_LOG_DETAIL, "%s", detail);
+	if (hint)
+		pg_log_generic(level, PG_LOG_HINT, "%s", hint);
 	if (stmt)
-		pg_log_error_detail("Statement: %.*s%s", 300, stmt, strlen(stmt) > 300 ? " ..." : "");
+		pg_log_generic(level, PG_LOG_DETAIL, "Statement: %.*s%s", 300, stmt,
+					   strlen(stmt) > 300 ? " ..." : "");
 	pfree(name);
 }
 
@@ -150,7 +171,7 @@ report_failure(const Changeset *cs, const PGresult *res, PGconn *conn,
  * name it and say how to clean it up before the rerun.
  */
 static void
-report_invalid_indexes(PGconn *conn, const char *stmt)
+report_invalid_indexes(PGconn *conn, const Changeset *cs, const char *stmt)
 {
 	PGresult   *res;
 
@@ -170,10 +191,12 @@ report_invalid_indexes(PGconn *conn, const char *stmt)
 
 			if (strcasestr(stmt, relname) == NULL && PQntuples(res) > 1)
 				continue;
-			pg_log_error("index %s was left INVALID by the failed concurrent build",
-						 PQgetvalue(res, r, 0));
-			pg_log_error_hint("Fix the cause, run DROP INDEX CONCURRENTLY %s; then run pgchange deploy again.",
-							  PQgetvalue(res, r, 0));
+			pg_log_generic(failure_level(cs), PG_LOG_PRIMARY,
+						   "index %s was left INVALID by the failed concurrent build",
+						   PQgetvalue(res, r, 0));
+			pg_log_generic(failure_level(cs), PG_LOG_HINT,
+						   "Fix the cause, run DROP INDEX CONCURRENTLY %s; then run pgchange deploy again.",
+						   PQgetvalue(res, r, 0));
 		}
 	}
 	PQclear(res);
@@ -353,7 +376,7 @@ run_statements(PGconn *conn, const RunOptions *o, const PlanItem *it, const char
 			else
 				result = RUN_FAILED;
 			report_failure(cs, res, conn, NULL, lines[i] - cs->body_line + 1, stmts[i]);
-			report_invalid_indexes(conn, stmts[i]);
+			report_invalid_indexes(conn, cs, stmts[i]);
 			PQclear(res);
 			break;
 		}

@@ -117,6 +117,25 @@ skip_blank(const char *s, int pos, int end)
 	return pos;
 }
 
+/*
+ * Split a body with raw_parser(), keeping the lexer's notices and warnings
+ * (an identifier truncated to NAMEDATALEN, ...) from the client: splitting
+ * runs nothing, and each statement says them again when it runs, as it
+ * would under psql, Liquibase or goose.  Errors still reach the client.
+ */
+static List *
+parse_quietly(const char *body)
+{
+	int			nestlevel = NewGUCNestLevel();
+	List	   *stmts;
+
+	(void) set_config_option("client_min_messages", "error", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	stmts = raw_parser(body, RAW_PARSE_DEFAULT);
+	AtEOXact_GUC(true, nestlevel);
+	return stmts;
+}
+
 static char *
 text_arg(FunctionCallInfo fcinfo, int n)
 {
@@ -173,7 +192,7 @@ pgchange_run_changeset(PG_FUNCTION_ARGS)
 	error_context_stack = &errcb;
 
 	start = GetCurrentTimestamp();
-	stmts = raw_parser(body, RAW_PARSE_DEFAULT);
+	stmts = parse_quietly(body);
 	st.nstatements = list_length(stmts);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -371,7 +390,7 @@ pgchange_split_sql(PG_FUNCTION_ARGS)
 	errcb.arg = &st;
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
-	stmts = raw_parser(body, RAW_PARSE_DEFAULT);
+	stmts = parse_quietly(body);
 	error_context_stack = errcb.previous;
 
 	foreach(lc, stmts)
