@@ -453,8 +453,8 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 		add_env_meta(meta, "ci_run", "GITHUB_RUN_ID");
 		add_env_meta(meta, "ci_run", "CI_PIPELINE_ID");
 		add_env_meta(meta, "environment", "PGCHANGE_ENVIRONMENT");
-		cJSON_AddStringToObject(meta, "changelog",
-								getenv("PGCHANGE_CHANGELOG") ? getenv("PGCHANGE_CHANGELOG") : "");
+		if (!cJSON_HasObjectItem(meta, "changelog"))
+			cJSON_AddStringToObject(meta, "changelog", changelog_root_option());
 		meta_text = cJSON_PrintUnformatted(meta);
 		cJSON_Delete(meta);
 		opt.meta = NULL;

@@ -113,6 +113,12 @@ changelog_parse_option(int opt, const char *arg)
 }
 
 const char *
+changelog_root_option(void)
+{
+	return args.changelog ? args.changelog : getenv("PGCHANGE_CHANGELOG");
+}
+
+const char *
 changelog_identity_option(void)
 {
 	return args.identity;
@@ -380,13 +386,17 @@ plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
 				/*
 				 * One with contexts or labels was skipped by an earlier
 				 * deploy's filter, as Liquibase intends: it runs now.  So
-				 * does a failOnError:false one: an earlier deploy ran it,
-				 * it failed and stayed unrecorded, and Liquibase tries it
-				 * again on every update.  Any other one was inserted into
-				 * history.
+				 * does a failOnError:false one (it failed and stayed
+				 * unrecorded; Liquibase tries it again on every update) and
+				 * one whose precondition said onFail/onError:CONTINUE (it
+				 * was skipped on purpose, to run later).  Any other one was
+				 * inserted into history.
 				 */
 				it->action = (args.allow_out_of_order || cs->contexts || cs->labels ||
-							  !cs->fail_on_error)
+							  !cs->fail_on_error ||
+							  (cs->npreconditions > 0 &&
+							   (cs->on_fail == PRECOND_CONTINUE ||
+								cs->on_error == PRECOND_CONTINUE)))
 					? PA_RUN : PA_BLOCKED;
 				break;
 			case PS_NOT_CHECKED:

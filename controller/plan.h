@@ -123,6 +123,9 @@ extern const char *plan_action_name(PlanAction a);
 /* "path::id::author", as Liquibase names a changeset */
 extern char *changeset_name(const Changeset *cs);
 
+/* the root changelog given with -c, else $PGCHANGE_CHANGELOG */
+extern const char *changelog_root_option(void);
+
 /* the identity mode the project uses, to be set when --identity asks */
 extern const char *changelog_identity_option(void);
 

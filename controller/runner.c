@@ -17,6 +17,7 @@
 #include "fe_utils/cancel.h"
 #include "lib/stringinfo.h"
 #include "pgconn.h"
+#include "portability/instr_time.h"
 #include "runner.h"
 
 #define SQLSTATE_LOCK_NOT_AVAILABLE "55P03"
@@ -262,9 +263,10 @@ check_preconditions(PGconn *conn, const Changeset *cs, bool *holds)
 		res = pgc_exec(conn, PGRES_TUPLES_OK,
 					   "SELECT EXISTS (SELECT FROM pg_catalog.pg_class c "
 					   "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-					   "WHERE c.relname IN ($2, lower($2)) AND strpos($3, c.relkind::text) > 0 "
+					   "WHERE c.relname::text IN ($2::text, lower($2::text)) "
+					   "AND strpos($3::text, c.relkind::text) > 0 "
 					   "AND CASE WHEN $1::text IS NULL THEN pg_catalog.pg_table_is_visible(c.oid) "
-					   "ELSE n.nspname IN ($1, lower($1)) END)", 3, params);
+					   "ELSE n.nspname::text IN ($1::text, lower($1::text)) END)", 3, params);
 		if (res == NULL)
 			return false;
 		*holds = PQgetvalue(res, 0, 0)[0] == 't';
@@ -273,19 +275,23 @@ check_preconditions(PGconn *conn, const Changeset *cs, bool *holds)
 	return true;
 }
 
-/* Record a changeset without running it (mark_ran, and non-transactional) */
+/*
+ * Record a changeset without running it through run_changeset: mark_ran
+ * (duration NULL) and the statement-by-statement path (its duration).
+ */
 static bool
-record(PGconn *conn, const RunOptions *o, const PlanItem *it, const char *exec_type)
+record(PGconn *conn, const RunOptions *o, const PlanItem *it, const char *exec_type,
+	   const char *duration)
 {
 	const Changeset *cs = it->cs;
-	const char *params[12] = {
+	const char *params[13] = {
 		o->project, o->deployment_id, cs->id, cs->author, cs->path, it->checksum,
-		exec_type, cs->comment, cs->comment, cs->contexts, cs->labels, cs->rollback
+		exec_type, duration, cs->comment, cs->comment, cs->contexts, cs->labels, cs->rollback
 	};
 
 	return pgc_command(conn,
 					   "SELECT pgchange.record_changeset($1, $2::bigint, $3, $4, $5, $6, $7, "
-					   "NULL, $8, $9, $10, $11, $12)", 12, params);
+					   "$8::interval, $9, $10, $11, $12, $13)", 13, params);
 }
 
 /* The statement-by-statement path, resuming after recorded progress */
@@ -302,6 +308,9 @@ run_statements(PGconn *conn, const RunOptions *o, const PlanItem *it, const char
 	char		ibuf[16],
 				nbuf[16];
 	RunResult	result = RUN_OK;
+	instr_time	started;
+
+	INSTR_TIME_SET_CURRENT(started);
 
 	if (cs->statements)
 	{
@@ -351,7 +360,7 @@ run_statements(PGconn *conn, const RunOptions *o, const PlanItem *it, const char
 						 cs->file, cs->line, cs->id, done);
 			pg_log_error_detail("Recorded checksum %s, the file's is %s.",
 								PQgetvalue(res, 0, 1), it->checksum);
-			pg_log_error_hint("Finish or undo the applied statements by hand, then DELETE its row from pgchange.progress as an admin.");
+			pg_log_error_hint("Finish or undo the applied statements by hand, then record the progress under the new text with pgchange.record_progress(), or restore the old text.");
 			PQclear(res);
 			return RUN_VALIDATION;
 		}
@@ -408,9 +417,17 @@ run_statements(PGconn *conn, const RunOptions *o, const PlanItem *it, const char
 		pg_free(stmts);
 		pg_free(lines);
 	}
-	if (result == RUN_OK &&
-		!record(conn, o, it, it->action == PA_RERUN ? "reran" : "executed"))
-		result = RUN_FAILED;
+	if (result == RUN_OK)
+	{
+		instr_time	elapsed;
+		char		duration[64];
+
+		INSTR_TIME_SET_CURRENT(elapsed);
+		INSTR_TIME_SUBTRACT(elapsed, started);
+		snprintf(duration, sizeof(duration), "%.3f ms", INSTR_TIME_GET_MILLISEC(elapsed));
+		if (!record(conn, o, it, it->action == PA_RERUN ? "reran" : "executed", duration))
+			result = RUN_FAILED;
+	}
 	return result;
 }
 
@@ -424,9 +441,23 @@ run_changeset(PGconn *conn, const RunOptions *o, const PlanItem *it)
 	RunResult	result;
 
 	if (!check_preconditions(conn, cs, &holds))
-		return cs->on_error == PRECOND_CONTINUE ? RUN_SKIPPED :
-			cs->on_error == PRECOND_MARK_RAN ? (record(conn, o, it, "mark_ran") ? RUN_MARKED : RUN_FAILED) :
-			RUN_FAILED;
+	{
+		/* the check itself failed: onError decides, as in Liquibase */
+		switch (cs->on_error)
+		{
+			case PRECOND_HALT:
+				return RUN_FAILED;
+			case PRECOND_CONTINUE:
+				return RUN_SKIPPED;
+			case PRECOND_MARK_RAN:
+				return record(conn, o, it, "mark_ran", NULL) ? RUN_MARKED : RUN_FAILED;
+			case PRECOND_WARN:
+				pg_log_warning("%s:%d: the precondition of changeset %s could not be checked; running it anyway",
+							   cs->file, cs->line, cs->id);
+				holds = true;
+				break;
+		}
+	}
 	if (!holds)
 	{
 		switch (cs->on_fail)
@@ -440,7 +471,7 @@ run_changeset(PGconn *conn, const RunOptions *o, const PlanItem *it)
 				pg_log_info("changeset %s: precondition failed, skipped for now", cs->id);
 				return RUN_SKIPPED;
 			case PRECOND_MARK_RAN:
-				return record(conn, o, it, "mark_ran") ? RUN_MARKED : RUN_FAILED;
+				return record(conn, o, it, "mark_ran", NULL) ? RUN_MARKED : RUN_FAILED;
 			case PRECOND_WARN:
 				pg_log_warning("%s:%d: a precondition of changeset %s failed; running it anyway",
 							   cs->file, cs->line, cs->id);

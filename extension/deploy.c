@@ -31,6 +31,8 @@
 
 PG_FUNCTION_INFO_V1(pgchange_run_changeset);
 
+static const char *no_transaction_reason(Node *stmt);
+
 /* What the error context callbacks need to know */
 typedef struct RunState
 {
@@ -194,6 +196,23 @@ pgchange_run_changeset(PG_FUNCTION_ARGS)
 	start = GetCurrentTimestamp();
 	stmts = parse_quietly(body);
 	st.nstatements = list_length(stmts);
+
+	/* before anything runs: statements a transaction block cannot hold */
+	foreach(lc, stmts)
+	{
+		RawStmt    *raw = lfirst_node(RawStmt, lc);
+		const char *reason = no_transaction_reason(raw->stmt);
+
+		if (reason)
+			ereport(ERROR,
+					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+					 errmsg("%s cannot run inside a transaction block", reason),
+					 errdetail("Statement %d of changeset %s, line %d.",
+							   foreach_current_index(lc) + 1, st.changeset,
+							   line_of(body, skip_blank(body, raw->stmt_location,
+														(int) strlen(body)))),
+					 errhint("Run the changeset statement by statement (runInTransaction:false).")));
+	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

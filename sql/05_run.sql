@@ -46,6 +46,12 @@ SELECT pgchange.run_changeset('run', :dep, '4', 'alice', 'run.sql', '1:00',
 SELECT pgchange.run_changeset('run', :dep, '5', 'alice', 'run.sql', '1:00',
 	'SELECT 1', lock_timeout => 'not a duration');
 SELECT pgchange.run_changeset('run', :dep, NULL, 'alice', 'run.sql', '1:00', 'SELECT 1');
+-- statements that cannot run in a transaction block are refused before any runs
+SELECT pgchange.run_changeset('run', :dep, '7', 'alice', 'run.sql', '1:00',
+	E'CREATE TABLE t7 (id int);\nCOMMIT;');
+SELECT pgchange.run_changeset('run', :dep, '7', 'alice', 'run.sql', '1:00',
+	E'CREATE TABLE t7 (id int);\n\nCREATE INDEX CONCURRENTLY t7_id ON t7 (id);');
+SELECT to_regclass('t7') IS NULL AS nothing_ran;
 \set SHOW_CONTEXT never
 -- progress and tag
 SELECT pgchange.record_progress('run', :dep, '6', 'alice', 'run.sql', '1:06', 1, 3);

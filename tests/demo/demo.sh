@@ -5,8 +5,11 @@
 # copy of the server under ./.pgchange/install, starts a throwaway cluster
 # in ./.pgchange/data listening only on a unix socket in ./.pgchange/sock
 # (as an unprivileged user: PostgreSQL refuses root), and runs the main job
-# through the pgchange command.  The cluster stays up; `make demo-stop`
-# stops it.  Run start again at any time: it rebuilds and redeploys.
+# through the pgchange command: ping and init, then a deploy of the example
+# changelog in examples/ (status, deploy, history, lock status) and what
+# validation makes of a cosmetic and of a real edit to an applied
+# changeset.  The cluster stays up; `make demo-stop` stops it.  Run start
+# again at any time: it rebuilds and redeploys into a fresh database.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,6 +31,18 @@ as_owner() {
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
 
+# show a command that must fail with exit code $1
+show_fails() {
+	local want=$1 rc=0
+	shift
+	show "$@" || rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		echo "unexpected exit code $rc (expected $want)" >&2
+		exit 1
+	fi
+	echo "(exit code $rc, as expected)"
+}
+
 setup_paths() {
 	OWNER=$(id -un)
 	if [ "$(id -u)" -eq 0 ]; then
@@ -45,6 +60,46 @@ stop() {
 	else
 		echo "no demo cluster is running"
 	fi
+}
+
+# Deploy examples/ (see examples/README.md) as project "shop", then show
+# what validation makes of edits to a copy of it under .pgchange/example.
+deploy_example() {
+	local conn=$1
+	local copy=.pgchange/example
+	local file=$copy/db/001_tables.sql
+
+	# relative paths keep the commands shown short
+	cd "$SRC"
+
+	step "pgchange status: what a deploy of examples/ would run"
+	show pgchange -d "$conn" -p shop status -c examples/changelog.xml
+
+	step "pgchange deploy: each changeset in its own transaction, dev seed data included"
+	show pgchange -d "$conn" -p shop deploy -c examples/changelog.xml --contexts dev
+
+	step "pgchange history: what ran, newest first"
+	show pgchange -d "$conn" -p shop history
+
+	step "pgchange lock status: the deploy released the project's lock"
+	show pgchange -d "$conn" -p shop lock status
+
+	step "validation: editing a comment of an applied changeset is not a change"
+	rm -rf "$copy"
+	cp -R examples "$copy"
+	sed -i 's/-- the login$/-- the login: one account per address/' "$file"
+	show diff examples/db/001_tables.sql "$file" || true
+	show pgchange -d "$conn" -p shop validate -c "$copy/changelog.xml"
+
+	step "validation: editing a statement of an applied changeset is refused"
+	cp examples/db/001_tables.sql "$file"
+	sed -i 's/name        text NOT NULL,/name        text,/' "$file"
+	show diff examples/db/001_tables.sql "$file" || true
+	show_fails 4 pgchange -d "$conn" -p shop validate -c "$copy/changelog.xml"
+
+	step "restore the copy: validation passes again"
+	cp examples/db/001_tables.sql "$file"
+	show pgchange -d "$conn" -p shop validate -c "$copy/changelog.xml"
 }
 
 start() {
@@ -89,11 +144,14 @@ start() {
 	step "pgchange ping: all versions agree"
 	show pgchange ping -d "$conn"
 
+	deploy_example "$conn"
+
 	cat <<-EOF
 
 	The demo cluster is running.
-	  connect:   psql "host=$SOCK port=$PORT user=postgres dbname=$DB"
+	  connect:   psql "host=$SOCK port=$PORT user=postgres dbname=$DB"   (\\dt shop.*)
 	  pgchange:  export PATH="$PGBIN:\$PATH" PGHOST="$SOCK" PGPORT=$PORT PGUSER=postgres PGDATABASE=$DB
+	             pgchange -p shop status -c examples/changelog.xml
 	  stop it:   make demo-stop
 	EOF
 }

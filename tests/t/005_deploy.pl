@@ -74,6 +74,10 @@ is($node->safe_psql('app', q{SELECT string_agg(changeset_id || ' ' || exec_type,
 	'1 executed,2 executed,4 executed,5 executed', 'the registry has what ran, in order');
 is($node->safe_psql('app', "SELECT metadata->>'environment' FROM pgchange.deployments"), 'staging',
 	'deployment metadata recorded');
+is($node->safe_psql('app', "SELECT metadata->>'changelog' FROM pgchange.deployments"), $cl,
+	'the changelog given with -c is recorded');
+is($node->safe_psql('app', "SELECT duration IS NOT NULL FROM pgchange.history WHERE changeset_id = '2'"), 't',
+	'a statement-by-statement changeset has its duration');
 is($node->safe_psql('app', 'SELECT count(*) FROM pgchange.lock_lease WHERE owner IS NOT NULL'), '0',
 	'the lock is released');
 
@@ -187,6 +191,44 @@ like($err, qr/investigating/, 'and why');
 $holder->quit;
 ($rc) = pgchange('deploy', '-c', $cl, '-d', $db, '--lock-wait', '10s');
 is($rc, 0, 'once the holder is gone the lock is free at once');
+
+# preconditions, in a second project of the same database
+my $pre = "$dir/pre.sql";
+open my $pfh, '>', $pre or die;
+print $pfh <<'EOF';
+--liquibase formatted sql
+
+--changeset pat:1
+--preconditions onFail:MARK_RAN
+--precondition-table-exists tableName:customer
+CREATE TABLE pre_ok (id int);
+
+--changeset pat:2
+--preconditions onFail:MARK_RAN
+--precondition-table-exists schemaName:public tableName:nosuch
+CREATE TABLE pre_marked (id int);
+
+--changeset pat:3
+--preconditions onFail:CONTINUE
+--precondition-view-exists viewName:nosuch_view
+CREATE TABLE pre_later (id int);
+
+--changeset pat:4
+--preconditions onFail:HALT onError:WARN
+--precondition-sql-check expectedResult:1 SELECT no_such_column FROM customer
+CREATE TABLE pre_warned (id int);
+EOF
+close $pfh;
+($rc, $out, $err) = pgchange('deploy', '-c', $pre, '-d', $db, '-p', 'preconditions');
+is($rc, 0, 'a deploy with preconditions exits 0') or diag($err);
+is($node->safe_psql('app', q{SELECT string_agg(changeset_id || ' ' || exec_type, ',' ORDER BY exec_order) FROM pgchange.history WHERE project = 'preconditions'}),
+	'1 executed,2 mark_ran,4 executed', 'table-exists holds, fails into MARK_RAN, CONTINUE leaves it pending, onError:WARN runs');
+is($node->safe_psql('app', q{SELECT to_regclass('pre_ok') IS NOT NULL AND to_regclass('pre_marked') IS NULL AND to_regclass('pre_later') IS NULL AND to_regclass('pre_warned') IS NOT NULL}),
+	't', 'the objects match what was recorded');
+like($err, qr/precondition of changeset 4 could not be checked; running it anyway/, 'onError:WARN warns');
+$node->safe_psql('app', 'CREATE VIEW nosuch_view AS SELECT 1');
+($rc, $out) = pgchange('deploy', '-c', $pre, '-d', $db, '-p', 'preconditions');
+like($out, qr/ran\s+pre\.sql::3::pat/, 'once its view exists, the CONTINUE changeset runs');
 
 $node->stop;
 done_testing();
