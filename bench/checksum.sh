@@ -33,34 +33,9 @@ while [ $# -gt 0 ]; do
 done
 
 # ------------------------------------------------------------ the cluster --
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/pgchange-bench.XXXXXX")
-chmod 755 "$WORK"
-AS=()
-stop() {
-	if [ -f "$WORK/data/postmaster.pid" ]; then
-		"${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/data" -m fast -w stop >/dev/null 2>&1 || true
-	fi
-	if [ $KEEP -eq 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap stop EXIT
-PGBIN=$("$SRC/tests/lib/private-install.sh" "$WORK/install")
-if [ "$(id -u)" -eq 0 ]; then
-	chown -R postgres "$WORK"
-	AS=(runuser -u postgres --)
-fi
-port=$(( 20000 + RANDOM % 20000 ))
-export PGHOST="$WORK/sock" PGPORT=$port PGUSER=postgres PGDATABASE=bench
-"${AS[@]}" mkdir -p "$WORK/sock"
-"${AS[@]}" "$PGBIN/initdb" -D "$WORK/data" -U postgres -A trust -E UTF8 --locale=C >/dev/null
-"${AS[@]}" tee -a "$WORK/data/postgresql.conf" >/dev/null <<EOF
-listen_addresses = ''
-unix_socket_directories = '$WORK/sock'
-port = $port
-shared_buffers = '512MB'
-max_parallel_workers_per_gather = 0
-EOF
-"${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -w start >/dev/null
-"$PGBIN/createdb" bench
+. "$SRC/bench/lib.sh"
+bench_cluster "shared_buffers = '512MB'
+max_parallel_workers_per_gather = 0"
 psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 # ------------------------------------------------------------- the bodies --
@@ -144,12 +119,9 @@ t_len=$(best 'length(body)')
 t_sha=$(best "sha256(convert_to(body, 'UTF8'))")
 t_sum=$(best 'pgchange.checksum(body)')
 
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-server=$("$PGBIN/postgres" --version)
 awk -v mb="$mb" -v len="$t_len" -v sha="$t_sha" -v sum="$t_sum" -v n="$BODIES" -v avg="$avg" \
-	-v runs="$RUNS" -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" -v cpu="$cpu" \
-	-v nproc="$(nproc)" -v server="$server" 'BEGIN {
-	printf "checksum throughput, %s, %s, %d x %s\n", date, server, nproc, cpu
+	-v runs="$RUNS" -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" -v machine="$(bench_machine)" 'BEGIN {
+	printf "checksum throughput, %s, %s\n", date, machine
 	printf "%d bodies of %d bytes on average, %.1f MB; best of %d runs, one core\n\n", n, avg, mb, runs
 	printf "| expression | seconds | MB/s | time vs checksum |\n|---|---:|---:|---:|\n"
 	printf "| `pgchange.checksum(body)` | %.3f | %.0f | 1.00 |\n", sum, mb / sum

@@ -32,32 +32,8 @@ while [ $# -gt 0 ]; do
 done
 
 # ------------------------------------------------------------ the cluster --
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/pgchange-bench.XXXXXX")
-chmod 755 "$WORK"
-AS=()
-stop() {
-	if [ -f "$WORK/data/postmaster.pid" ]; then
-		"${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/data" -m fast -w stop >/dev/null 2>&1 || true
-	fi
-	if [ $KEEP -eq 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap stop EXIT
-PGBIN=$("$SRC/tests/lib/private-install.sh" "$WORK/install")
-if [ "$(id -u)" -eq 0 ]; then
-	chown -R postgres "$WORK"
-	AS=(runuser -u postgres --)
-fi
-port=$(( 20000 + RANDOM % 20000 ))
-export PGHOST="$WORK/sock" PGPORT=$port PGUSER=postgres PGDATABASE=bench
-"${AS[@]}" mkdir -p "$WORK/sock"
-"${AS[@]}" "$PGBIN/initdb" -D "$WORK/data" -U postgres -A trust -E UTF8 --locale=C >/dev/null
-"${AS[@]}" tee -a "$WORK/data/postgresql.conf" >/dev/null <<EOF
-listen_addresses = ''
-unix_socket_directories = '$WORK/sock'
-port = $port
-EOF
-"${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -w start >/dev/null
-"$PGBIN/createdb" bench
+. "$SRC/bench/lib.sh"
+bench_cluster
 "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION pgchange' \
 	-c "SELECT pgchange.lock('b'), pgchange.unlock('b')" >/dev/null
 
@@ -81,9 +57,7 @@ for sync in on off; do
 done
 events=$("$PGBIN/psql" -X -At -c "SELECT count(*) FROM pgchange.event_log WHERE project = 'b'")
 
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-server=$("$PGBIN/postgres" --version)
-echo "lock latency, $(date -u '+%Y-%m-%d %H:%M UTC'), $server, $(nproc) x $cpu"
+echo "lock latency, $(date -u '+%Y-%m-%d %H:%M UTC'), $(bench_machine)"
 echo "pgbench -n -c 1 -t $TX, median of $RUNS runs, unix socket; $events events recorded"
 echo
 echo "| synchronous_commit | lock + unlock (µs) | SELECT 1 twice (µs) | ratio |"

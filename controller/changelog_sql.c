@@ -466,21 +466,64 @@ finish_changeset(SqlReader *r)
 		cs->verify = sql_subst(r, v);
 		pfree(v);
 	}
+	return true;
+}
 
-	for (int i = 0; i < r->result.count - 1; i++)
+/* qsort: by id, author, then line, so a duplicate follows its first definition */
+static int
+id_author_line_cmp(const void *a, const void *b)
+{
+	const Changeset *x = *(Changeset *const *) a;
+	const Changeset *y = *(Changeset *const *) b;
+	int			c = strcmp(x->id, y->id);
+
+	if (c == 0)
+		c = strcmp(x->author, y->author);
+	if (c == 0)
+		c = (x->line > y->line) - (x->line < y->line);
+	return c;
+}
+
+/*
+ * The same id:author twice in the file: report the first redefinition in
+ * file order.  Sorting keeps this O(n log n) for changelogs of 10,000+.
+ */
+static bool
+check_file_duplicates(SqlReader *r)
+{
+	Changeset **sorted;
+	const Changeset *first = NULL;
+	const Changeset *dup = NULL;
+
+	if (r->result.count < 2)
+		return true;
+	sorted = palloc(r->result.count * sizeof(Changeset *));
+	memcpy(sorted, r->result.items, r->result.count * sizeof(Changeset *));
+	qsort(sorted, r->result.count, sizeof(Changeset *), id_author_line_cmp);
+	for (int i = 0; i + 1 < r->result.count; i++)
 	{
-		Changeset  *o = r->result.items[i];
+		const Changeset *o = sorted[i];
+		const Changeset *cs = sorted[i + 1];
 
-		if (strcmp(o->id, cs->id) == 0 && strcmp(o->author, cs->author) == 0)
+		/* a group's second member, sorted by line, is its first redefinition */
+		if (strcmp(o->id, cs->id) != 0 || strcmp(o->author, cs->author) != 0 ||
+			(i > 0 && strcmp(sorted[i - 1]->id, o->id) == 0 &&
+			 strcmp(sorted[i - 1]->author, o->author) == 0))
+			continue;
+		if (dup == NULL || cs->line < dup->line)
 		{
-			changelog_error(r->file, cs->line,
-							"changeset %s:%s is defined twice in this file, at lines %d and %d",
-							cs->author, cs->id, o->line, cs->line);
-			changelog_hint("Give one of them another id.");
-			return false;
+			first = o;
+			dup = cs;
 		}
 	}
-	return true;
+	pfree(sorted);
+	if (dup == NULL)
+		return true;
+	changelog_error(r->file, dup->line,
+					"changeset %s:%s is defined twice in this file, at lines %d and %d",
+					dup->author, dup->id, first->line, dup->line);
+	changelog_hint("Give one of them another id.");
+	return false;
 }
 
 /* Reset the per-changeset buffers for the next --changeset. */
@@ -1240,7 +1283,7 @@ changelog_sql_read(const char *path, const char *logical_path,
 	split_lines(&r, len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0 ?
 				data + 3 : data);
 
-	ok = read_lines(&r);
+	ok = read_lines(&r) && check_file_duplicates(&r);
 	if (ok)
 	{
 		for (int i = 0; i < r.result.count; i++)

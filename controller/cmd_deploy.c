@@ -440,6 +440,23 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 		print_dry_run(conn, &plan);
 		goto done_plan;
 	}
+	if (plan.nrun == 0)
+	{
+		/* up to date: validated, nothing to record */
+		if (g->json)
+		{
+			cJSON	   *r = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(r, "project", g->project);
+			cJSON_AddNullToObject(r, "deployment_id");
+			cJSON_AddStringToObject(r, "status", "up to date");
+			cJSON_AddItemToObject(r, "changesets", cJSON_CreateArray());
+			out_json_print(r);
+		}
+		else if (!g->quiet)
+			printf("project %s is up to date: 0 of 0 changeset(s) applied\n", g->project);
+		goto done_plan;
+	}
 
 	/* the deployment record */
 	{

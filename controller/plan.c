@@ -13,6 +13,7 @@
 #include "changelog_root.h"
 #include "common/logging.h"
 #include "filter_expr.h"
+#include "lib/stringinfo.h"
 #include "pgconn.h"
 #include "plan.h"
 #include "properties.h"
@@ -219,8 +220,7 @@ plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
 	ChangelogOptions opts = {0};
 	const char *root = args.changelog ? args.changelog : getenv("PGCHANGE_CHANGELOG");
 	char	   *mode;
-	cJSON	   *manifest;
-	char	   *manifest_text;
+	StringInfoData manifest;
 	int		   *item_of_seq;
 	int			nmanifest = 0;
 	PGresult   *res;
@@ -262,7 +262,9 @@ plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
 	plan->nitems = plan->changelog.count;
 	plan->items = pg_malloc0(sizeof(PlanItem) * Max(plan->nitems, 1));
 	item_of_seq = pg_malloc0(sizeof(int) * Max(plan->nitems, 1));
-	manifest = cJSON_CreateArray();
+	/* one entry at a time: a cJSON tree of 10,000 entries would weigh ~7 MB */
+	initStringInfo(&manifest);
+	appendStringInfoChar(&manifest, '[');
 	for (int i = 0; i < plan->nitems; i++)
 	{
 		PlanItem   *it = &plan->items[i];
@@ -296,24 +298,31 @@ plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
 				cJSON_AddItemToArray(valid, cJSON_CreateString(cs->valid_checksums[v]));
 			cJSON_AddItemToObject(o, "valid_checksums", valid);
 		}
-		cJSON_AddItemToArray(manifest, o);
+		{
+			char	   *entry = cJSON_PrintUnformatted(o);
+
+			if (nmanifest > 0)
+				appendStringInfoChar(&manifest, ',');
+			appendStringInfoString(&manifest, entry);
+			cJSON_free(entry);
+			cJSON_Delete(o);
+		}
 		item_of_seq[nmanifest++] = i;
 	}
 	if (!ok)
 	{
-		cJSON_Delete(manifest);
+		pfree(manifest.data);
 		pg_free(item_of_seq);
 		return false;
 	}
 
-	manifest_text = cJSON_PrintUnformatted(manifest);
-	cJSON_Delete(manifest);
+	appendStringInfoChar(&manifest, ']');
 	params[0] = g->project;
-	params[1] = manifest_text;
+	params[1] = manifest.data;
 	res = pgc_exec(conn, PGRES_TUPLES_OK,
 				   "SELECT seq, changeset_id, author, path, status, applied_checksum, applied_at "
 				   "FROM pgchange.validate($1, $2::jsonb)", 2, params);
-	cJSON_free(manifest_text);
+	pfree(manifest.data);
 	if (res == NULL)
 	{
 		pg_free(item_of_seq);

@@ -212,12 +212,18 @@ properties_substitute_scoped(const PropertyList *global,
 							 const PropertyList *local, const char *text)
 {
 	StringInfoData out;
+	char	   *result;
 
 	if (text == NULL)
 		return NULL;
+	/* most text has nothing to expand: no 1 kB StringInfo per string */
+	if (strstr(text, "${") == NULL)
+		return pstrdup(text);
 	initStringInfo(&out);
 	expand_value(global, local, text, 0, &out);
-	return out.data;
+	result = pnstrdup(out.data, out.len);
+	pfree(out.data);
+	return result;
 }
 
 char *
