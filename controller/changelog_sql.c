@@ -18,41 +18,15 @@
 #include <ctype.h>
 
 #include "changelog_sql.h"
+#include "changelog_sql_int.h"
 #include "lib/stringinfo.h"
 #include "properties.h"
 
 /* The state of one file being read. */
-typedef struct SqlReader
-{
-	const char *file;			/* path as given, for messages */
-	char	  **lines;			/* the file's lines, CR and LF removed */
-	int			nlines;
-	int			pos;			/* index of the line being handled */
-
-	const char *logical_path;	/* caller's logical path, or NULL */
-	char	   *header_path;	/* logicalFilePath from the header, or NULL */
-	const char *include_contexts;
-	const char *include_labels;
-
-	PropertyList *props;		/* global properties: caller's or own_props */
-	PropertyList own_props;
-	PropertyList local_props;	/* --property ... global:false */
-
-	Changelog	result;			/* finished changesets of this file */
-
-	/* the changeset being read, and what has been collected for it */
-	Changeset  *cs;
-	StringInfoData body;
-	int			body_line;		/* line of the first body line */
-	StringInfoData rollback;
-	int			rollback_line;	/* first rollback line, for messages */
-	StringInfoData verify;
-	bool		has_verify;
-} SqlReader;
 
 /* Case-insensitive prefix test. */
-static bool
-has_prefix_ci(const char *s, const char *prefix)
+bool
+cl_has_prefix_ci(const char *s, const char *prefix)
 {
 	return pg_strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
@@ -76,182 +50,28 @@ match_directive(const char *line, bool indent, const char *keyword,
 	if (n == 0)
 		return NULL;
 	p = cl_skip_ws(p);
-	if (!has_prefix_ci(p, keyword))
+	if (!cl_has_prefix_ci(p, keyword))
 		return NULL;
 	*ndash = n;
 	return p + strlen(keyword);
 }
 
 /* Substitute properties in text (global, then file-local ones). */
-static char *
-sql_subst(SqlReader *r, const char *text)
+char *
+sqlreader_subst(SqlReader *r, const char *text)
 {
 	return properties_substitute_scoped(r->props, &r->local_props, text);
 }
 
 /* Combine an include's expression with a changeset's, as Liquibase ANDs them. */
-static char *
-and_expressions(const char *outer, const char *inner)
+char *
+sqlreader_and_expressions(const char *outer, const char *inner)
 {
 	if (outer == NULL || *outer == '\0')
 		return (inner && *inner) ? pstrdup(inner) : NULL;
 	if (inner == NULL || *inner == '\0')
 		return pstrdup(outer);
 	return psprintf("(%s) and (%s)", outer, inner);
-}
-
-/* Where a --changeset attribute's value goes */
-typedef enum AttrKind
-{
-	AK_BOOL,					/* a bool field of Changeset */
-	AK_STR,						/* a string field of Changeset */
-	AK_TEMP						/* a slot of apply_attributes' tmp[] */
-} AttrKind;
-
-typedef struct AttrDef
-{
-	const char *name;
-	AttrKind	kind;
-	size_t		where;			/* offset in Changeset, or tmp[] slot */
-	bool		expand;			/* Liquibase substitutes properties in it */
-} AttrDef;
-
-enum
-{
-	T_CONTEXT, T_CONTEXT_FILTER, T_LABELS, T_LFP, T_RUN_WITH, T_SPOOL,
-	T_CREATED, T_COUNT
-};
-
-/*
- * The attributes Liquibase 4.28 reads from a --changeset line.  "created"
- * is accepted and dropped, as Liquibase's formatted SQL parser drops it.
- */
-static const AttrDef attr_defs[] = {
-	{"runOnChange", AK_BOOL, offsetof(Changeset, run_on_change), false},
-	{"runAlways", AK_BOOL, offsetof(Changeset, run_always), false},
-	{"failOnError", AK_BOOL, offsetof(Changeset, fail_on_error), false},
-	{"runInTransaction", AK_BOOL, offsetof(Changeset, run_in_transaction), false},
-	{"splitStatements", AK_BOOL, offsetof(Changeset, split_statements), false},
-	{"stripComments", AK_BOOL, offsetof(Changeset, strip_comments), false},
-	{"ignore", AK_BOOL, offsetof(Changeset, ignore), true},
-	{"rollbackSplitStatements", AK_BOOL,
-	offsetof(Changeset, rollback_split_statements), false},
-	{"endDelimiter", AK_STR, offsetof(Changeset, end_delimiter), false},
-	{"rollbackEndDelimiter", AK_STR,
-	offsetof(Changeset, rollback_end_delimiter), false},
-	{"dbms", AK_STR, offsetof(Changeset, dbms), true},
-	{"context", AK_TEMP, T_CONTEXT, true},
-	{"contextFilter", AK_TEMP, T_CONTEXT_FILTER, true},
-	{"labels", AK_TEMP, T_LABELS, true},
-	{"logicalFilePath", AK_TEMP, T_LFP, true},
-	{"runWith", AK_TEMP, T_RUN_WITH, true},
-	{"runWithSpoolFile", AK_TEMP, T_SPOOL, true},
-	{"created", AK_TEMP, T_CREATED, false},
-};
-
-#define N_ATTRS lengthof(attr_defs)
-
-/*
- * Apply "key:value" attributes from a --changeset line to cs.  Unlike
- * Liquibase, which greps the line for the names it knows, an unknown or
- * repeated attribute is an error: "contexts:dev" must not quietly deploy
- * everywhere.
- */
-static bool
-apply_attributes(SqlReader *r, Changeset *cs, int lineno, const char *attrs)
-{
-	char	   *work = cl_trim(pstrdup(attrs));
-	char	   *tmp[T_COUNT] = {0};
-	bool		seen[N_ATTRS] = {0};
-	const char *p = work;
-	char	   *key;
-	char	   *value;
-	bool		ok = true;
-
-	/* Liquibase's own tests wrap the attributes in parentheses */
-	if (work[0] == '(' && work[strlen(work) - 1] == ')')
-	{
-		work[strlen(work) - 1] = '\0';
-		work[0] = ' ';
-	}
-
-	while (ok && cl_next_token(&p, &key, &value, false))
-	{
-		const AttrDef *def = NULL;
-		char	   *v;
-
-		for (int i = 0; i < (int) N_ATTRS && value; i++)
-			if (pg_strcasecmp(key, attr_defs[i].name) == 0)
-				def = &attr_defs[i];
-		if (def == NULL)
-		{
-			changelog_error(r->file, lineno, value ?
-							"unknown changeset attribute \"%s\"" :
-							"unexpected text \"%s\" on the --changeset line", key);
-			changelog_hint("Valid attributes are runOnChange, runAlways, failOnError, runInTransaction, splitStatements, endDelimiter, stripComments, context, contextFilter, labels, dbms, ignore, logicalFilePath, runWith, rollbackSplitStatements, rollbackEndDelimiter and created, each written as name:value.");
-			ok = false;
-		}
-		else if (seen[def - attr_defs])
-		{
-			changelog_error(r->file, lineno, "changeset attribute \"%s\" is given twice",
-							def->name);
-			ok = false;
-		}
-		else
-		{
-			seen[def - attr_defs] = true;
-			v = def->expand ? sql_subst(r, value) : pstrdup(value);
-			if (def->kind == AK_BOOL)
-			{
-				ok = cl_parse_bool(r->file, lineno, def->name, v,
-								   (bool *) ((char *) cs + def->where));
-				pfree(v);
-			}
-			else if (def->kind == AK_STR && *v == '\0')
-			{
-				changelog_error(r->file, lineno, "%s needs a value", def->name);
-				pfree(v);
-				ok = false;
-			}
-			else if (def->kind == AK_STR)
-				*(char **) ((char *) cs + def->where) = v;
-			else
-				tmp[def->where] = v;
-		}
-		pfree(key);
-		if (value)
-			pfree(value);
-	}
-
-	if (ok && tmp[T_RUN_WITH] && *tmp[T_RUN_WITH] &&
-		pg_strcasecmp(tmp[T_RUN_WITH], "jdbc") != 0)
-	{
-		changelog_error(r->file, lineno, "runWith:%s is not supported",
-						tmp[T_RUN_WITH]);
-		changelog_hint("pgchange runs every changeset itself over libpq, as runWith:jdbc does. Remove runWith; for statements that cannot run in a transaction block, use runInTransaction:false.");
-		ok = false;
-	}
-	if (ok && tmp[T_SPOOL])
-	{
-		changelog_error(r->file, lineno, "runWithSpoolFile is not supported");
-		changelog_hint("runWithSpoolFile only applies to runWith:sqlplus, which pgchange does not support. Remove it.");
-		ok = false;
-	}
-	if (ok)
-	{
-		/* contextFilter wins over context, as in Liquibase */
-		cs->contexts = and_expressions(r->include_contexts,
-									   tmp[T_CONTEXT_FILTER] && *tmp[T_CONTEXT_FILTER] ?
-									   tmp[T_CONTEXT_FILTER] : tmp[T_CONTEXT]);
-		cs->labels = and_expressions(r->include_labels, tmp[T_LABELS]);
-		if (tmp[T_LFP] && *tmp[T_LFP])
-			cs->path = pstrdup(tmp[T_LFP]);
-	}
-	for (int i = 0; i < T_COUNT; i++)
-		if (tmp[i])
-			pfree(tmp[i]);
-	pfree(work);
-	return ok;
 }
 
 /*
@@ -305,8 +125,8 @@ start_changeset(SqlReader *r, int lineno, const char *rest)
 	}
 
 	cs = changeset_new(CSF_LIQUIBASE_SQL);
-	cs->author = sql_subst(r, author);
-	cs->id = sql_subst(r, id);
+	cs->author = sqlreader_subst(r, author);
+	cs->id = sqlreader_subst(r, id);
 	pfree(author);
 	pfree(id);
 	cs->file = pstrdup(r->file);
@@ -314,7 +134,7 @@ start_changeset(SqlReader *r, int lineno, const char *rest)
 	/* Liquibase's formatted SQL strips comments unless told otherwise */
 	cs->strip_comments = true;
 	r->cs = cs;
-	if (!apply_attributes(r, cs, lineno, p))
+	if (!sqlreader_apply_attributes(r, cs, lineno, p))
 		return false;
 	if (cs->path == NULL)
 		cs->path = pstrdup(r->logical_path ? r->logical_path :
@@ -356,7 +176,7 @@ static bool
 contains_ci(const char *text, const char *word)
 {
 	for (; *text; text++)
-		if (has_prefix_ci(text, word))
+		if (cl_has_prefix_ci(text, word))
 			return true;
 	return false;
 }
@@ -384,8 +204,8 @@ finish_rollback(SqlReader *r, Changeset *cs)
 		return true;
 	}
 	/* "not required" / "empty" only on a single line, as Liquibase's regex */
-	if (one_line && (has_prefix_ci(text, "not required") ||
-					 has_prefix_ci(text, "empty")))
+	if (one_line && (cl_has_prefix_ci(text, "not required") ||
+					 cl_has_prefix_ci(text, "empty")))
 		cs->rollback = pstrdup("");
 	else if (contains_ci(text, "changesetid"))
 	{
@@ -422,7 +242,7 @@ finish_rollback(SqlReader *r, Changeset *cs)
 	else if (only_semicolons(text))
 		cs->rollback = pstrdup("");
 	else
-		cs->rollback = sql_subst(r, text);
+		cs->rollback = sqlreader_subst(r, text);
 	pfree(text);
 	return true;
 }
@@ -452,7 +272,7 @@ finish_changeset(SqlReader *r)
 		changelog_append(&r->result, cs);	/* freed with the rest */
 		return false;
 	}
-	body = sql_subst(r, r->body.data);
+	body = sqlreader_subst(r, r->body.data);
 	cs->body = body;
 	cs->body_line = r->body_line;
 
@@ -463,7 +283,7 @@ finish_changeset(SqlReader *r)
 	{
 		char	   *v = cl_trim(pstrdup(r->verify.data));
 
-		cs->verify = sql_subst(r, v);
+		cs->verify = sqlreader_subst(r, v);
 		pfree(v);
 	}
 	return true;
@@ -619,7 +439,7 @@ is_header(const char *line)
 	int			n;
 	const char *p = match_directive(line, true, "liquibase", &n);
 
-	return p != NULL && n == 2 && has_prefix_ci(cl_skip_ws(p), "formatted");
+	return p != NULL && n == 2 && cl_has_prefix_ci(cl_skip_ws(p), "formatted");
 }
 
 bool
@@ -761,10 +581,10 @@ is_block_start(const char *line, const char *w1, const char *w2)
 	if (p[0] != '/' || p[1] != '*')
 		return false;
 	p = cl_skip_ws(p + 2);
-	if (!has_prefix_ci(p, w1))
+	if (!cl_has_prefix_ci(p, w1))
 		return false;
 	p = cl_skip_ws(p + strlen(w1));
-	return has_prefix_ci(p, w2) && cl_is_blank(p + strlen(w2));
+	return cl_has_prefix_ci(p, w2) && cl_is_blank(p + strlen(w2));
 }
 
 /*
@@ -822,7 +642,7 @@ classify(SqlReader *r, const char *line, int lineno, const char **arg)
 		 (rest = match_directive(line, true, "verify", &nd)) != NULL) &&
 		nd <= 2 && (*rest == ' ' || *rest == '\t'))
 	{
-		bool		is_rollback = has_prefix_ci(cl_skip_ws(cl_skip_ws(line) + nd), "rollback");
+		bool		is_rollback = cl_has_prefix_ci(cl_skip_ws(cl_skip_ws(line) + nd), "rollback");
 
 		if (nd == 1)
 		{
@@ -883,227 +703,6 @@ read_block(SqlReader *r, int start_line, StringInfo buf, const char *what)
 	changelog_error(r->file, start_line, "%s block is not closed", what);
 	changelog_hint("End the block with a line ending in \"*/\".");
 	return false;
-}
-
-/* Map HALT, CONTINUE, MARK_RAN, WARN (any case) to PreconditionFail. */
-static bool
-parse_fail_option(SqlReader *r, int lineno, const char *key, const char *value,
-				  PreconditionFail *out)
-{
-	static const char *const names[] = {"HALT", "CONTINUE", "MARK_RAN", "WARN"};
-
-	for (int i = 0; i < 4; i++)
-		if (pg_strcasecmp(value, names[i]) == 0)
-		{
-			*out = (PreconditionFail) i;
-			return true;
-		}
-	changelog_error(r->file, lineno, "%s:%s is not a precondition failure option",
-					key, value);
-	changelog_hint("Use HALT, CONTINUE, MARK_RAN or WARN.");
-	return false;
-}
-
-/* --preconditions onFail:X onError:Y [onSqlOutput:Z] */
-static bool
-parse_preconditions(SqlReader *r, int lineno, const char *args)
-{
-	Changeset  *cs = r->cs;
-	const char *p = args;
-	char	   *key;
-	char	   *value;
-	bool		ok = true;
-	int			sql_output = 0;
-
-	while (ok && cl_next_token(&p, &key, &value, false))
-	{
-		if (value && pg_strcasecmp(key, "onFail") == 0)
-			ok = parse_fail_option(r, lineno, "onFail", value, &cs->on_fail);
-		else if (value && pg_strcasecmp(key, "onError") == 0)
-			ok = parse_fail_option(r, lineno, "onError", value, &cs->on_error);
-		else if (value && (pg_strcasecmp(key, "onSqlOutput") == 0 ||
-						   pg_strcasecmp(key, "onUpdateSQL") == 0))
-		{
-			/* only matters for Liquibase's update-sql; accepted, not stored */
-			if (pg_strcasecmp(value, "TEST") != 0 &&
-				pg_strcasecmp(value, "FAIL") != 0 &&
-				pg_strcasecmp(value, "IGNORE") != 0)
-			{
-				changelog_error(r->file, lineno, "%s:%s is not valid", key, value);
-				changelog_hint("Use TEST, FAIL or IGNORE.");
-				ok = false;
-			}
-			else if (++sql_output > 1)
-			{
-				changelog_error(r->file, lineno,
-								"--preconditions takes onSqlOutput or onUpdateSQL, not both");
-				ok = false;
-			}
-		}
-		else
-		{
-			changelog_error(r->file, lineno, "unknown --preconditions attribute \"%s\"",
-							key);
-			changelog_hint("--preconditions takes onFail:<HALT|CONTINUE|MARK_RAN|WARN> and onError:<HALT|CONTINUE|MARK_RAN|WARN>.");
-			ok = false;
-		}
-		pfree(key);
-		if (value)
-			pfree(value);
-	}
-	return ok;
-}
-
-/*
- * "expectedResult:X SQL", X a word or quoted with ' or " (Liquibase's three
- * patterns, in its order; the expectedResult: prefix is optional).
- */
-static bool
-parse_sql_check(const char *body, char **expected, char **sql)
-{
-	const char *starts[2];
-	int			n = 0;
-
-	if (has_prefix_ci(body, "expectedResult:"))
-		starts[n++] = body + strlen("expectedResult:");
-	starts[n++] = body;
-	for (int form = 0; form < 3; form++)
-		for (int i = 0; i < n; i++)
-		{
-			const char *s = starts[i];
-			const char *v = s;
-			const char *e;
-
-			if (form == 0)
-			{
-				e = s;
-				while (isalnum((unsigned char) *e) || *e == '_')
-					e++;
-			}
-			else
-			{
-				char		quote = (form == 1) ? '\'' : '"';
-
-				if (*s != quote || (e = strchr(s + 1, quote)) == NULL || e == s + 1)
-					continue;
-				v = s + 1;
-			}
-			if (e == v || (e[form ? 1 : 0] != ' ' && e[form ? 1 : 0] != '\t'))
-				continue;
-			*expected = pnstrdup(v, e - v);
-			*sql = cl_trim(pstrdup(e + (form ? 2 : 1)));
-			return true;
-		}
-	return false;
-}
-
-/* --precondition-<type> args: sql-check, table-exists or view-exists. */
-static bool
-parse_precondition(SqlReader *r, int lineno, const char *rest)
-{
-	Changeset  *cs = r->cs;
-	size_t		tlen = strspn(rest, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
-	char	   *type = pnstrdup(rest, tlen);
-	char	   *args = cl_trim(pstrdup(rest + tlen));
-	Precondition pc;
-	bool		ok = true;
-
-	memset(&pc, 0, sizeof(pc));
-	pc.line = lineno;
-	/* Liquibase compares the type case-sensitively */
-	if (strcmp(type, "sql-check") == 0)
-		pc.kind = PRECOND_SQL_CHECK;
-	else if (strcmp(type, "table-exists") == 0)
-		pc.kind = PRECOND_TABLE_EXISTS;
-	else if (strcmp(type, "view-exists") == 0)
-		pc.kind = PRECOND_VIEW_EXISTS;
-	else
-	{
-		changelog_error(r->file, lineno, "unknown precondition type \"%s\"", type);
-		changelog_hint("Formatted SQL supports --precondition-sql-check, --precondition-table-exists and --precondition-view-exists.");
-		ok = false;
-	}
-
-	if (ok && *args == '\0')
-	{
-		changelog_error(r->file, lineno, "--precondition-%s needs arguments", type);
-		ok = false;
-	}
-	if (ok && pc.kind == PRECOND_SQL_CHECK)
-	{
-		char	   *body = sql_subst(r, args);
-
-		if (!parse_sql_check(body, &pc.expected, &pc.sql))
-		{
-			changelog_error(r->file, lineno, "could not parse --precondition-sql-check \"%s\"",
-							body);
-			ok = false;
-		}
-		pfree(body);
-	}
-	else if (ok)
-	{
-		const char *p = args;
-		const char *objkey = pc.kind == PRECOND_TABLE_EXISTS ? "table" : "view";
-		char	   *key;
-		char	   *value;
-
-		while (ok && cl_next_token(&p, &key, &value, false))
-		{
-			bool		is_schema = pg_strcasecmp(key, "schema") == 0 ||
-				pg_strcasecmp(key, "schemaName") == 0;
-			bool		is_name = pg_strncasecmp(key, objkey, strlen(objkey)) == 0 &&
-				(key[strlen(objkey)] == '\0' ||
-				 pg_strcasecmp(key + strlen(objkey), "Name") == 0);
-
-			if (value && *value && (is_schema || is_name) &&
-				*(is_schema ? &pc.schema : &pc.name) == NULL)
-				*(is_schema ? &pc.schema : &pc.name) = sql_subst(r, value);
-			else
-			{
-				changelog_error(r->file, lineno,
-								"unexpected \"%s\" in --precondition-%s", key, type);
-				ok = false;
-			}
-			pfree(key);
-			if (value)
-				pfree(value);
-		}
-		if (ok && pc.name == NULL)
-		{
-			changelog_error(r->file, lineno, "--precondition-%s needs %s:<name>",
-							type, objkey);
-			ok = false;
-		}
-	}
-	if (!ok && strcmp(type, "sql-check") == 0)
-		changelog_hint("Write it as \"--precondition-sql-check expectedResult:<value> <SQL>\"; quote a value with blanks: expectedResult:\"0 rows\".");
-	else if (!ok && strcmp(type, "table-exists") == 0)
-		changelog_hint("Write it as \"--precondition-table-exists [schema:<schema>] table:<table>\".");
-	else if (!ok && strcmp(type, "view-exists") == 0)
-		changelog_hint("Write it as \"--precondition-view-exists [schema:<schema>] view:<view>\".");
-
-	if (ok)
-	{
-		cs->preconditions = cs->preconditions ?
-			repalloc(cs->preconditions, (cs->npreconditions + 1) * sizeof(Precondition)) :
-			palloc(sizeof(Precondition));
-		cs->preconditions[cs->npreconditions++] = pc;
-	}
-	else
-	{
-		if (pc.sql)
-			pfree(pc.sql);
-		if (pc.expected)
-			pfree(pc.expected);
-		if (pc.schema)
-			pfree(pc.schema);
-		if (pc.name)
-			pfree(pc.name);
-	}
-	pfree(type);
-	pfree(args);
-	return ok;
 }
 
 /*
@@ -1171,9 +770,9 @@ handle_changeset_directive(SqlReader *r, const char *line, int lineno)
 			r->has_verify = true;
 			return read_block(r, lineno, &r->verify, "/* pgchange verify") ? 1 : -1;
 		case D_PRECONDITIONS:
-			return parse_preconditions(r, lineno, arg) ? 1 : -1;
+			return sqlreader_parse_preconditions(r, lineno, arg) ? 1 : -1;
 		case D_PRECONDITION:
-			return parse_precondition(r, lineno, arg) ? 1 : -1;
+			return sqlreader_parse_precondition(r, lineno, arg) ? 1 : -1;
 		default:
 			break;
 	}
