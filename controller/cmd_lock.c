@@ -335,7 +335,7 @@ acquire_with_wait(const GlobalOptions *g, PGconn *conn, const char *lease,
 			return PGC_EXIT_OK;
 		}
 		left = deadline - now_seconds();
-		if (!sqlstate_is(res, "55P03") || left <= 0)
+		if (!sqlstate_is(res, "55P03") || left <= 0 || hold_interrupted)
 		{
 			pg_free(last_key);
 			return lock_fail(res, conn);
@@ -455,8 +455,6 @@ hold_lock(const GlobalOptions *g, PGconn *conn, const char *lease, double lease_
 	double		next = now_seconds() + every;
 	int			rc = PGC_EXIT_OK;
 
-	pqsignal(SIGINT, hold_signal);
-	pqsignal(SIGTERM, hold_signal);
 	if (!g->quiet && !g->json)
 		printf("Holding the lock until interrupted (Ctrl-C or SIGTERM); renewing the lease every %.0f s.\n",
 			   every);
@@ -515,6 +513,17 @@ acquire_run(const GlobalOptions *g, int argc, char **argv)
 		return cli_usage_error(&lock_acquire_cmd, "lock", "too many arguments: \"%s\"", argv[0]);
 	if ((conn = lock_connect(g)) == NULL)
 		return PGC_EXIT_ERROR;
+
+	/*
+	 * Catch SIGINT/SIGTERM before the lock is taken: a signal that arrives
+	 * between taking it and holding it must still release it and exit 0,
+	 * and one that arrives while waiting stops the wait.
+	 */
+	if (lock_opts.hold)
+	{
+		pqsignal(SIGINT, hold_signal);
+		pqsignal(SIGTERM, hold_signal);
+	}
 	if ((rc = parse_durations(conn, wait, lease, &wait_s, &lease_s)) != PGC_EXIT_OK ||
 		(rc = acquire_with_wait(g, conn, lease, wait_s, &result)) != PGC_EXIT_OK)
 	{
