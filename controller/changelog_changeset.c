@@ -398,8 +398,8 @@ master_changeset(MasterFile *mf, const MasterNode *n)
 		cs->id = pstrdup(id);
 		cs->author = pstrdup(author);
 		cs->path = logical ? loader_logical_path(NULL, logical, false) : pstrdup(mf->cs_path);
-		cs->contexts = changelog_contexts_and(mf->contexts, context);
-		cs->labels = changelog_labels_and(mf->labels, labels);
+		cs->contexts = changelog_filter_and(mf->contexts, context);
+		cs->labels = changelog_filter_and(mf->labels, labels);
 	}
 
 	for (int i = 0; ok && i < n->nchildren; i++)

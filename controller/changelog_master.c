@@ -392,8 +392,8 @@ handle_include(MasterFile *mf, const MasterNode *n)
 	}
 	logical = loader_keep(mf->ld, loader_logical_path(mf->logical, file, relative));
 	if (!loader_include(mf->ld, logical, error_if_missing,
-						loader_keep(mf->ld, changelog_contexts_and(mf->contexts, context)),
-						loader_keep(mf->ld, changelog_labels_and(mf->labels, labels)),
+						loader_keep(mf->ld, changelog_filter_and(mf->contexts, context)),
+						loader_keep(mf->ld, changelog_filter_and(mf->labels, labels)),
 						master_place(mf, n), n->line))
 		return false;
 	if (ignore)
@@ -458,8 +458,8 @@ handle_include_all(MasterFile *mf, const MasterNode *n)
 	if (!loader_include_all(mf->ld,
 							loader_keep(mf->ld, loader_logical_path(mf->logical, path, relative)),
 							NULL, error_if_empty, min_depth, max_depth, ends_with,
-							loader_keep(mf->ld, changelog_contexts_and(mf->contexts, context)),
-							loader_keep(mf->ld, changelog_labels_and(mf->labels, labels)),
+							loader_keep(mf->ld, changelog_filter_and(mf->contexts, context)),
+							loader_keep(mf->ld, changelog_filter_and(mf->labels, labels)),
 							master_place(mf, n), n->line))
 		return false;
 	if (ignore)
@@ -508,7 +508,7 @@ master_read(Loader *ld, const char *physical, const char *logical,
 	}
 	mf.cs_path = lfp ? loader_keep(ld, loader_logical_path(NULL, lfp, false))
 		: (char *) logical;
-	mf.contexts = loader_keep(ld, changelog_contexts_and(contexts, context));
+	mf.contexts = loader_keep(ld, changelog_filter_and(contexts, context));
 	mf.labels = (char *) labels;
 
 	for (int i = 0; ok && i < root->nchildren; i++)

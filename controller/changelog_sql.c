@@ -63,17 +63,6 @@ sqlreader_subst(SqlReader *r, const char *text)
 	return properties_substitute_scoped(r->props, &r->local_props, text);
 }
 
-/* Combine an include's expression with a changeset's, as Liquibase ANDs them. */
-char *
-sqlreader_and_expressions(const char *outer, const char *inner)
-{
-	if (outer == NULL || *outer == '\0')
-		return (inner && *inner) ? pstrdup(inner) : NULL;
-	if (inner == NULL || *inner == '\0')
-		return pstrdup(outer);
-	return psprintf("(%s) and (%s)", outer, inner);
-}
-
 /*
  * Parse "--changeset author:id attrs..." (text after "changeset") into a
  * new changeset, the way CHANGE_SET_REGEX and its author:id check do: the

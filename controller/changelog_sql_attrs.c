@@ -14,6 +14,7 @@
 
 #include "changelog_sql.h"
 #include "changelog_sql_int.h"
+#include "filter_expr.h"
 #include "properties.h"
 
 /* Where a --changeset attribute's value goes */
@@ -156,10 +157,10 @@ sqlreader_apply_attributes(SqlReader *r, Changeset *cs, int lineno, const char *
 	if (ok)
 	{
 		/* contextFilter wins over context, as in Liquibase */
-		cs->contexts = sqlreader_and_expressions(r->include_contexts,
+		cs->contexts = changelog_filter_and(r->include_contexts,
 									   tmp[T_CONTEXT_FILTER] && *tmp[T_CONTEXT_FILTER] ?
 									   tmp[T_CONTEXT_FILTER] : tmp[T_CONTEXT]);
-		cs->labels = sqlreader_and_expressions(r->include_labels, tmp[T_LABELS]);
+		cs->labels = changelog_filter_and(r->include_labels, tmp[T_LABELS]);
 		if (tmp[T_LFP] && *tmp[T_LFP])
 			cs->path = pstrdup(tmp[T_LFP]);
 	}

@@ -46,7 +46,6 @@ typedef struct SqlReader
 /* changelog_sql.c */
 extern char *sqlreader_subst(SqlReader *r, const char *text);
 extern bool cl_has_prefix_ci(const char *s, const char *prefix);
-extern char *sqlreader_and_expressions(const char *outer, const char *inner);
 
 /* changelog_sql_attrs.c: the attributes of a --changeset line */
 extern bool sqlreader_apply_attributes(SqlReader *r, Changeset *cs, int lineno, const char *attrs);

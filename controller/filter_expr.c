@@ -542,19 +542,7 @@ dbms_matches_postgresql(const char *dbms)
 }
 
 char *
-changelog_contexts_and(const char *outer, const char *inner)
-{
-	if (is_blank(outer) && is_blank(inner))
-		return NULL;
-	if (is_blank(outer))
-		return pstrdup(inner);
-	if (is_blank(inner))
-		return pstrdup(outer);
-	return psprintf("(%s) and (%s)", outer, inner);
-}
-
-char *
-changelog_labels_and(const char *outer, const char *inner)
+changelog_filter_and(const char *outer, const char *inner)
 {
 	if (is_blank(outer) && is_blank(inner))
 		return NULL;

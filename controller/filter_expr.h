@@ -43,7 +43,7 @@ extern void filter_expr_free(FilterExpr *e);
  *	- no runtime contexts: everything matches, except expressions that use
  *	  "@" (required context);
  *	- otherwise the expression is evaluated against the runtime list.
- * changeset_contexts may be a conjunction built by changelog_contexts_and()
+ * changeset_contexts may be a conjunction built by changelog_filter_and()
  * for include-level filters.  Returns false (with *errmsg) on a syntax
  * error.
  */
@@ -82,7 +82,6 @@ extern bool dbms_matches_postgresql(const char *dbms);
  * labels_match understand.  Either may be NULL or empty; returns a palloc'd
  * string or NULL when both are empty.
  */
-extern char *changelog_contexts_and(const char *outer, const char *inner);
-extern char *changelog_labels_and(const char *outer, const char *inner);
+extern char *changelog_filter_and(const char *outer, const char *inner);
 
 #endif							/* PGCHANGE_FILTER_EXPR_H */

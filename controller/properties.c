@@ -29,6 +29,7 @@
 
 #include "changelog_sql.h"
 #include "lib/stringinfo.h"
+#include "filter_expr.h"
 #include "properties.h"
 
 /* bound on value-inside-value expansion, so "a=${a}" cannot loop */
@@ -288,7 +289,7 @@ properties_parse_directive(const char *args, PropertyList *global,
 	if (ok && vals[6] != NULL)
 		ok = cl_parse_bool(file, line, "global", vals[6], &is_global);
 
-	if (ok && dbms_list_matches_postgresql(vals[5]))
+	if (ok && dbms_matches_postgresql(vals[5]))
 	{
 		char	   *name = properties_substitute_scoped(global, local, vals[0]);
 		char	   *val = properties_substitute_scoped(global, local, vals[1]);
@@ -461,53 +462,4 @@ properties_read_defaults_file(PropertyList *pl, const char *path)
 	pfree(value.data);
 	pfree(data);
 	return true;
-}
-
-bool
-dbms_list_matches_postgresql(const char *dbms)
-{
-	char	   *copy;
-	char	   *tok;
-	char	   *save;
-	bool		has_all = false;
-	bool		has_none = false;
-	bool		excluded = false;
-	bool		any_positive = false;
-	bool		positive_match = false;
-
-	if (dbms == NULL)
-		return true;
-	copy = pstrdup(dbms);
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-	{
-		char	   *end;
-
-		while (isspace((unsigned char) *tok))
-			tok++;
-		end = tok + strlen(tok);
-		while (end > tok && isspace((unsigned char) end[-1]))
-			*--end = '\0';
-		if (*tok == '\0')
-			continue;
-		if (pg_strcasecmp(tok, "all") == 0)
-			has_all = true;
-		else if (pg_strcasecmp(tok, "none") == 0)
-			has_none = true;
-		else if (pg_strcasecmp(tok, "!postgresql") == 0)
-			excluded = true;
-		else if (*tok != '!')
-		{
-			any_positive = true;
-			if (pg_strcasecmp(tok, "postgresql") == 0)
-				positive_match = true;
-		}
-	}
-	pfree(copy);
-
-	/* the order of DatabaseList.definitionMatches */
-	if (has_all)
-		return true;
-	if (has_none || excluded)
-		return false;
-	return !any_positive || positive_match;
 }

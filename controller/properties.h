@@ -63,10 +63,4 @@ extern bool properties_parse_directive(const char *args, PropertyList *global,
  */
 extern bool properties_read_defaults_file(PropertyList *pl, const char *path);
 
-/*
- * Does a Liquibase dbms list ("postgresql", "!h2", "all", "none",
- * "oracle, postgresql") select PostgreSQL?  An empty or NULL list does.
- */
-extern bool dbms_list_matches_postgresql(const char *dbms);
-
 #endif							/* PGCHANGE_PROPERTIES_H */

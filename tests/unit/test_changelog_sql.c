@@ -20,6 +20,7 @@
 
 #include "changelog_sql.h"
 #include "common/logging.h"
+#include "filter_expr.h"
 #include "properties.h"
 #include "tap.h"
 
@@ -101,12 +102,12 @@ test_properties(void)
 	   "defaults file: a missing file is an error naming it");
 	properties_free(&pl);
 
-	ok(dbms_list_matches_postgresql(NULL) && dbms_list_matches_postgresql("postgresql") &&
-	   dbms_list_matches_postgresql("oracle, PostgreSQL") && dbms_list_matches_postgresql("!h2") &&
-	   dbms_list_matches_postgresql("none,all"),
+	ok(dbms_matches_postgresql(NULL) && dbms_matches_postgresql("postgresql") &&
+	   dbms_matches_postgresql("oracle, PostgreSQL") && dbms_matches_postgresql("!h2") &&
+	   dbms_matches_postgresql("none,all"),
 	   "dbms lists that select PostgreSQL");
-	ok(!dbms_list_matches_postgresql("oracle") && !dbms_list_matches_postgresql("!postgresql") &&
-	   !dbms_list_matches_postgresql("none") && !dbms_list_matches_postgresql("h2,!postgresql"),
+	ok(!dbms_matches_postgresql("oracle") && !dbms_matches_postgresql("!postgresql") &&
+	   !dbms_matches_postgresql("none") && !dbms_matches_postgresql("h2,!postgresql"),
 	   "dbms lists that exclude PostgreSQL");
 }
 

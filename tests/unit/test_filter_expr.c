@@ -202,15 +202,15 @@ main(void)
 
 	/* composition helpers */
 	{
-		char	   *c1 = changelog_contexts_and("a", "b, c");
-		char	   *c2 = changelog_contexts_and(NULL, "b");
-		char	   *c3 = changelog_contexts_and("a", "");
-		char	   *l1 = changelog_labels_and("x", "y,z");
+		char	   *c1 = changelog_filter_and("a", "b, c");
+		char	   *c2 = changelog_filter_and(NULL, "b");
+		char	   *c3 = changelog_filter_and("a", "");
+		char	   *l1 = changelog_filter_and("x", "y,z");
 
 		is_str(c1, "(a) and (b, c)", "contexts composed with and");
 		is_str(c2, "b", "contexts: no outer");
 		is_str(c3, "a", "contexts: no inner");
-		ok(changelog_contexts_and(NULL, " ") == NULL, "contexts: neither");
+		ok(changelog_filter_and(NULL, " ") == NULL, "contexts: neither");
 		is_str(l1, "(x) and (y,z)", "labels composed like contexts");
 		pfree(c1);
 		pfree(c2);
