@@ -15,6 +15,7 @@
 #include "common/logging.h"
 #include "exitcodes.h"
 #include "fe_utils/cancel.h"
+#include "lockwait.h"
 #include "output.h"
 #include "pgconn.h"
 #include "plan.h"
@@ -126,72 +127,28 @@ interval_seconds(PGconn *conn, const char *interval)
 	return s;
 }
 
-/*
- * Take the project lock, polling from here: each attempt is one short
- * autocommit statement, and nothing is held while we sleep (a waiter
- * inside a transaction would stall CREATE INDEX CONCURRENTLY elsewhere).
- */
+/* Take the project lock (lockwait.c), waiting up to --lock-wait */
 static int
 acquire_lock(PGconn *conn, const GlobalOptions *g, const char *owner, const char *reason)
 {
 	double		wait_s = interval_seconds(conn, opt.lock_wait);
-	const char *params[3] = {g->project, owner, reason};
-	int			pause_ms = 100;
-	char	   *last_holder = NULL;
-	instr_time	start,
-				now;
+	char	   *label;
+	char	   *result = NULL;
+	int			rc;
 
 	if (wait_s < 0)
 		return PGC_EXIT_USAGE;
-	INSTR_TIME_SET_CURRENT(start);
-	for (;;)
-	{
-		PGresult   *res = PQexecParams(conn,
-									   "SELECT pgchange.lock($1, $2, $3, wait => '0', lease => '10 minutes')",
-									   3, NULL, params, NULL, NULL, 0);
-		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-		if (PQresultStatus(res) == PGRES_TUPLES_OK)
-		{
-			pg_log_info("lock of project \"%s\": %s", g->project, PQgetvalue(res, 0, 0));
-			PQclear(res);
-			pg_free(last_holder);
-			return PGC_EXIT_OK;
-		}
-		if (state == NULL || strcmp(state, "55P03") != 0)
-		{
-			pgc_log_result_error(res, conn);
-			PQclear(res);
-			pg_free(last_holder);
-			return PGC_EXIT_ERROR;
-		}
-		INSTR_TIME_SET_CURRENT(now);
-		INSTR_TIME_SUBTRACT(now, start);
-		if (INSTR_TIME_GET_DOUBLE(now) >= wait_s || CancelRequested)
-		{
-			pgc_log_result_error(res, conn);
-			PQclear(res);
-			pg_free(last_holder);
-			return PGC_EXIT_LOCK;
-		}
-		/* say who holds it and why, once per holder */
-		{
-			const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-			const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
-
-			if (last_holder == NULL || strcmp(last_holder, msg) != 0)
-			{
-				if (!g->quiet)
-					fprintf(stderr, "pgchange: waiting up to %s for the lock: %s%s%s\n",
-							opt.lock_wait, msg, detail ? "\n  " : "", detail ? detail : "");
-				pg_free(last_holder);
-				last_holder = pg_strdup(msg);
-			}
-		}
-		PQclear(res);
-		pg_usleep(pause_ms * 1000L);
-		pause_ms = Min(pause_ms * 2, 5000);
-	}
+	label = psprintf("%s for the lock", opt.lock_wait);
+	rc = pgc_lock_acquire(conn, &(LockRequest) {
+		.project = g->project, .owner = owner, .reason = reason,
+		.lease = "10 minutes", .wait_s = wait_s, .wait_label = label,
+		.stop = &CancelRequested
+	}, &result);
+	if (rc == PGC_EXIT_OK)
+		pg_log_info("lock of project \"%s\": %s", g->project, result);
+	pg_free(result);
+	pfree(label);
+	return rc;
 }
 
 static void

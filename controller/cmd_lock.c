@@ -20,12 +20,11 @@
 #include "common/logging.h"
 #include "exitcodes.h"
 #include "output.h"
+#include "lockwait.h"
 #include "pgconn.h"
 #include "portability/instr_time.h"
 
 /* client-side backoff between attempts while waiting for the lock */
-#define WAIT_FIRST_PAUSE	0.1
-#define WAIT_MAX_PAUSE		5.0
 
 /* how often a held lock checks for signals and a dead connection */
 #define HOLD_TICK			0.2
@@ -133,35 +132,6 @@ result_ok(const PGresult *res)
 	return res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK;
 }
 
-static bool
-sqlstate_is(const PGresult *res, const char *state)
-{
-	const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-
-	return s != NULL && strncmp(s, state, strlen(state)) == 0;
-}
-
-/*
- * Log a failed statement in PostgreSQL's layout (message, detail, hint),
- * free it, and choose the exit code: the lock not available (held by
- * someone else, or frozen) is "lock"; a bad value from the command line
- * (SQLSTATE class 22: invalid interval, timestamp, lease, project) is
- * "usage"; anything else, permissions included, is "error".
- */
-static int
-lock_fail(PGresult *res, PGconn *conn)
-{
-	int			rc = PGC_EXIT_ERROR;
-
-	if (sqlstate_is(res, "55P03"))
-		rc = PGC_EXIT_LOCK;
-	else if (sqlstate_is(res, "22"))
-		rc = PGC_EXIT_USAGE;
-	pgc_log_result_error(res, conn);
-	PQclear(res);
-	return rc;
-}
-
 /* seconds on a monotonic clock */
 static double
 now_seconds(void)
@@ -223,7 +193,7 @@ status_run(const GlobalOptions *g, int argc, char **argv)
 		rc = PGC_EXIT_OK;
 	}
 	else
-		rc = lock_fail(res, conn);
+		rc = pgc_fail_exit(res, conn);
 	PQfinish(conn);
 	return rc;
 }
@@ -271,7 +241,7 @@ parse_durations(PGconn *conn, const char *wait, const char *lease,
 					"(EXTRACT(epoch FROM $2::interval) * 1000)::bigint", 2, params);
 	if (!result_ok(res))
 	{
-		int			rc = lock_fail(res, conn);
+		int			rc = pgc_fail_exit(res, conn);
 
 		pg_log_error_hint("--wait and --lease take a PostgreSQL interval, such as \"30s\", \"5 min\" or \"1 hour\".");
 		return rc;
@@ -285,78 +255,6 @@ parse_durations(PGconn *conn, const char *wait, const char *lease,
 		return PGC_EXIT_USAGE;
 	}
 	return PGC_EXIT_OK;
-}
-
-/*
- * Who holds the lock, from a "not available" error: the message and the
- * detail without the end of the lease, which every renewal moves.
- */
-static char *
-holder_key(const PGresult *res)
-{
-	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
-	const char *lease_part = detail ? strstr(detail, " The lease ends") : NULL;
-
-	return psprintf("%s|%.*s", msg ? msg : "",
-					detail ? (int) (lease_part ? lease_part - detail : strlen(detail)) : 0,
-					detail ? detail : "");
-}
-
-/*
- * Take the lock, polling with backoff until the wait runs out.  Each try
- * is pgchange.lock(wait => 0) in its own autocommit statement, so nothing
- * is held between tries.  Returns an exit code; on success *result is
- * what pgchange.lock() said (acquired, renewed, taken_over).
- */
-static int
-acquire_with_wait(const GlobalOptions *g, PGconn *conn, const char *lease,
-				  double wait_s, char **result)
-{
-	const char *params[4] = {g->project, lock_opts.owner, lock_opts.reason, lease};
-	double		deadline = now_seconds() + wait_s;
-	double		pause = WAIT_FIRST_PAUSE;
-	char	   *last_key = NULL;
-
-	for (;;)
-	{
-		PGresult   *res;
-		double		left;
-		char	   *key;
-
-		res = lock_exec(conn,
-						"SELECT pgchange.lock($1::text, $2::text, $3::text, "
-						"'0'::interval, $4::interval)", 4, params);
-		if (result_ok(res))
-		{
-			*result = pg_strdup(PQgetvalue(res, 0, 0));
-			PQclear(res);
-			pg_free(last_key);
-			return PGC_EXIT_OK;
-		}
-		left = deadline - now_seconds();
-		if (!sqlstate_is(res, "55P03") || left <= 0 || hold_interrupted)
-		{
-			pg_free(last_key);
-			return lock_fail(res, conn);
-		}
-
-		/* say who is in the way, again only when that changes */
-		key = holder_key(res);
-		if (last_key == NULL || strcmp(key, last_key) != 0)
-		{
-			pg_log_warning("waiting up to %.0f s more: %s", left,
-						   PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
-			if (PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL))
-				pg_log_warning_detail("%s", PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
-		}
-		pg_free(last_key);
-		last_key = key;
-		PQclear(res);
-
-		pg_usleep((long) (Min(pause, left) * 1000000.0));
-		pause = Min(pause * 2, WAIT_MAX_PAUSE);
-	}
 }
 
 /*
@@ -405,7 +303,7 @@ release_own(const GlobalOptions *g, PGconn *conn, int *rc)
 
 	if (!result_ok(res))
 	{
-		*rc = lock_fail(res, conn);
+		*rc = pgc_fail_exit(res, conn);
 		return false;
 	}
 	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
@@ -483,7 +381,7 @@ hold_lock(const GlobalOptions *g, PGconn *conn, const char *lease, double lease_
 			if (!result_ok(res))
 			{
 				pg_log_error("could not renew the lease of project \"%s\"", g->project);
-				return lock_fail(res, conn);
+				return pgc_fail_exit(res, conn);
 			}
 			pg_log_info("lease of project \"%s\" renewed until %s", g->project,
 						PQgetvalue(res, 0, 0));
@@ -525,7 +423,10 @@ acquire_run(const GlobalOptions *g, int argc, char **argv)
 		pqsignal(SIGTERM, hold_signal);
 	}
 	if ((rc = parse_durations(conn, wait, lease, &wait_s, &lease_s)) != PGC_EXIT_OK ||
-		(rc = acquire_with_wait(g, conn, lease, wait_s, &result)) != PGC_EXIT_OK)
+		(rc = pgc_lock_acquire(conn, &(LockRequest) {
+			.project = g->project, .owner = lock_opts.owner, .reason = lock_opts.reason,
+			.lease = lease, .wait_s = wait_s, .stop = &hold_interrupted
+		}, &result)) != PGC_EXIT_OK)
 	{
 		PQfinish(conn);
 		return rc;
@@ -611,7 +512,7 @@ run_boolean_call(const GlobalOptions *g, const Command *cmd, int argc, char **ar
 	res = lock_exec(conn, sql, nparams, params);
 	if (!result_ok(res))
 	{
-		int			rc = lock_fail(res, conn);
+		int			rc = pgc_fail_exit(res, conn);
 
 		PQfinish(conn);
 		return rc;
@@ -686,7 +587,7 @@ freeze_run(const GlobalOptions *g, int argc, char **argv)
 	}
 	if (!result_ok(res) || PQntuples(res) != 1)
 	{
-		int			rc = lock_fail(res, conn);
+		int			rc = pgc_fail_exit(res, conn);
 
 		PQfinish(conn);
 		return rc;

@@ -14,6 +14,7 @@
 
 #include "common/logging.h"
 #include "common/string.h"
+#include "exitcodes.h"
 #include "output.h"
 #include "pgconn.h"
 
@@ -84,6 +85,28 @@ pgc_log_result_error(const PGresult *res, PGconn *conn)
 		pg_log_error_detail("%s", detail);
 	if (hint)
 		pg_log_error_hint("%s", hint);
+}
+
+bool
+pgc_sqlstate_is(const PGresult *res, const char *state)
+{
+	const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return s != NULL && strncmp(s, state, strlen(state)) == 0;
+}
+
+int
+pgc_fail_exit(PGresult *res, PGconn *conn)
+{
+	int			rc = PGC_EXIT_ERROR;
+
+	if (pgc_sqlstate_is(res, "55P03"))
+		rc = PGC_EXIT_LOCK;
+	else if (pgc_sqlstate_is(res, "22"))
+		rc = PGC_EXIT_USAGE;
+	pgc_log_result_error(res, conn);
+	PQclear(res);
+	return rc;
 }
 
 PGresult *

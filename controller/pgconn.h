@@ -40,6 +40,16 @@ extern bool pgc_command(PGconn *conn, const char *sql, int nparams,
 /* Log a failed result in PostgreSQL's own layout: error, detail, hint */
 extern void pgc_log_result_error(const PGresult *res, PGconn *conn);
 
+/* Does a failed result's SQLSTATE start with state (a class such as "22")? */
+extern bool pgc_sqlstate_is(const PGresult *res, const char *state);
+
+/*
+ * Log a failed result, free it, and return the exit code its SQLSTATE
+ * means: lock not available (held, or frozen) "lock"; a bad value from the
+ * command line (class 22) "usage"; anything else "error".
+ */
+extern int	pgc_fail_exit(PGresult *res, PGconn *conn);
+
 /* Learn about the pgchange extension in the connected database */
 extern bool pgc_extension_info(PGconn *conn, ExtensionInfo *info);
 extern void pgc_extension_info_free(ExtensionInfo *info);
