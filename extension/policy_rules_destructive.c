@@ -1,0 +1,15 @@
+/*-------------------------------------------------------------------------
+ *
+ * policy_rules_destructive.c
+ *	  Policy rules: destructive (see policy.h for the contract, docs/policies.md
+ *	  for each rule's reason and safe alternative).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "policy.h"
+
+const PolicyRuleImpl policy_rules_destructive[] = {
+	{NULL, NULL}
+};
