@@ -64,8 +64,11 @@ typedef struct StmtState
 	SubTransactionId subid;
 	MemoryContext cxt;
 	const char *command_tag;
+	const char *query;			/* query string (valid while it runs) */
+	int			query_location; /* the statement in it */
+	int			query_len;
 	char	   *statement;		/* text from its first token */
-	int			location;
+	int			location;		/* offset of that token in the query */
 	PolicySettings *settings;
 	bool		in_deployment;
 	char	   *project;
@@ -146,18 +149,29 @@ policy_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	PG_END_TRY();
 }
 
-/* the statement's text; a read-only tree was copied, so compare contents too */
-static char *
-statement_text(Node *parsetree, int *location)
+/*
+ * The query string the statement came from and its place in it (as lint()
+ * has them); a read-only tree was copied, so compare contents too.
+ */
+static void
+statement_source(Node *parsetree, const char **query, int *location, int *len)
 {
 	int			top = Min(nframes, MAX_FRAMES) - 1;
 
 	if (top >= 0 && frames[top].stmt &&
 		(frames[top].stmt == parsetree ||
 		 (nodeTag(frames[top].stmt) == nodeTag(parsetree) && equal(frames[top].stmt, parsetree))))
-		return policy_statement_text(frames[top].query, frames[top].location,
-									 frames[top].len, location);
-	return policy_statement_text(debug_query_string, -1, 0, location);
+	{
+		*query = frames[top].query;
+		*location = Max(frames[top].location, 0);
+		*len = frames[top].len;
+	}
+	else
+	{
+		*query = debug_query_string;
+		*location = 0;
+		*len = 0;
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -541,7 +555,9 @@ new_state(EventTriggerData *trigdata)
 	st->parsetree = trigdata->parsetree;
 	st->subid = GetCurrentSubTransactionId();
 	st->command_tag = GetCommandTagName(trigdata->tag);
-	st->statement = statement_text(trigdata->parsetree, &st->location);
+	statement_source(trigdata->parsetree, &st->query, &st->query_location, &st->query_len);
+	st->statement = policy_statement_text(st->query, st->query_location, st->query_len,
+										  &st->location);
 	initStringInfo(&st->dropped);
 	find_deployment(st);
 	st->settings = policy_settings_load(st->project, NULL);
@@ -599,17 +615,11 @@ ddl_start(EventTriggerData *trigdata)
 			st->guard_log = true;
 	}
 
+	/* the same text and offsets lint() gives the rules */
 	ctx = event_context(st, POLICY_PHASE_DDL_START);
-	ctx->source_text = st->statement;
-	policy_evaluate_statement(ctx, stmt, 0, 0);
+	ctx->source_text = st->query;
+	policy_evaluate_statement(ctx, stmt, st->query_location, st->query_len);
 	check_lock_timeout(ctx, stmt);
-	/* the statement's offset in its query string, not in its own text */
-	{
-		ListCell   *lc;
-
-		foreach(lc, ctx->violations)
-			((PolicyViolation *) lfirst(lc))->location = st->location;
-	}
 	conclude(st, ctx, 0, POLICY_PHASE_DDL_START, guard_block, refused);
 	MemoryContextDelete(ctx->cxt);
 
@@ -737,9 +747,11 @@ sql_drop(EventTriggerData *trigdata)
 	PolicyContext *ctx;
 	PolicyAsOwner as;
 	MemoryContext old;
+	bool		drop_owned;
 
 	if (st == NULL)
 		return;
+	drop_owned = IsA(trigdata->parsetree, DropOwnedStmt);
 	ctx = event_context(st, POLICY_PHASE_SQL_DROP);
 	event_query("SELECT d.object_type, d.object_identity, d.original, d.normal, d.is_temporary "
 				"FROM pg_catalog.pg_event_trigger_dropped_objects() d", &as);
@@ -765,8 +777,11 @@ sql_drop(EventTriggerData *trigdata)
 			MemoryContextSwitchTo(old);
 		}
 
-		/* only what a CASCADE took along: normal dependency, not named */
-		if (original || !normal || type == NULL || identity == NULL)
+		/*
+		 * Only what the statement's own rules could not see: what a CASCADE
+		 * took along (a normal dependency), and everything DROP OWNED drops.
+		 */
+		if (!(original ? drop_owned : normal) || type == NULL || identity == NULL)
 			continue;
 		if (strcmp(type, "table") == 0)
 			rule = "drop-table";
@@ -774,7 +789,12 @@ sql_drop(EventTriggerData *trigdata)
 			rule = "drop-column";
 		if (rule == NULL || policy_reported(ctx, rule, identity))
 			continue;
-		if (strcmp(rule, "drop-table") == 0)
+		if (drop_owned)
+			policy_report(ctx, rule, identity,
+						  "DROP OWNED drops every object of the role, and its data, without naming any.",
+						  "Drop the role's objects one by one, or REASSIGN OWNED to another role first.",
+						  "%s %s is dropped by DROP OWNED", type, identity);
+		else if (strcmp(rule, "drop-table") == 0)
 			policy_report(ctx, rule, identity,
 						  "CASCADE dropped this table, and its data, although the statement did not name it.",
 						  "Drop dependent objects explicitly, each after making sure its data is no longer needed.",
