@@ -31,6 +31,7 @@
 
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
@@ -208,6 +209,9 @@ extern PolicySettings *policy_settings_defaults(void);
 /* overlay one validated document (its top level, then projects->project) */
 extern void policy_settings_apply(PolicySettings *settings, Jsonb *doc,
 								  const char *project);
+/* effective settings from the stored documents (NULL: none) and overrides */
+extern PolicySettings *policy_settings_build(Jsonb *global, Jsonb *own,
+											 Jsonb *overrides, const char *project);
 /* effective settings as a settings document with every rule and param */
 extern Jsonb *policy_settings_to_jsonb(const PolicySettings *settings);
 extern const PolicyRuleSetting *policy_rule_setting(const PolicySettings *settings,
@@ -248,6 +252,11 @@ typedef struct PolicyAsOwner
 	int			save_sec_context;
 	int			save_nestlevel;
 } PolicyAsOwner;
+
+/* run a fixed query through a plan kept for the backend's life */
+extern int	policy_spi_execute(SPIPlanPtr *plan, const char *sql, int nargs,
+							   Oid *argtypes, Datum *values, const char *nulls,
+							   bool read_only);
 
 extern bool policy_schema_exists(void);
 extern Oid	policy_owner(void);

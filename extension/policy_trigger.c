@@ -229,48 +229,68 @@ _PG_init(void)
  * project has a running deployment.  Nothing a user can SET.  The
  * changeset: the one pgchange.run_changeset() runs, else the one whose
  * statements the controller is running one by one (its progress row).
+ * One query per DDL statement finds that and the settings documents.
  */
 static void
-find_deployment(StmtState *st)
+load_context(StmtState *st)
 {
+	static SPIPlanPtr plan = NULL;
 	PolicyAsOwner as;
 	Oid			argtypes[1] = {TIMESTAMPTZOID};
 	Datum		values[1] = {TimestampTzGetDatum(MyStartTimestamp)};
-	int			ret;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	MemoryContext old;
+	bool		isnull;
+	Datum		d;
+	Jsonb	   *global = NULL;
+	Jsonb	   *own = NULL;
 
 	policy_as_owner_begin(&as);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args(
-		"SELECT l.project, d.deployment_id, "
-		"  (SELECT g.changeset_id || ':' || g.author FROM pgchange.progress g "
-		"    WHERE g.deployment_id = d.deployment_id AND g.statements_done < g.statements_total "
-		"    ORDER BY g.updated_at DESC LIMIT 1) "
-		"FROM pgchange.lock_lease l "
-		"JOIN pgchange.deployment_log d ON d.project = l.project AND d.status = 'running' "
-		"WHERE l.holder_pid = pg_backend_pid() AND l.holder_backend_start = $1 "
-		"  AND l.holder_role = session_user "
-		"ORDER BY d.started_at DESC LIMIT 1",
-		1, argtypes, values, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "looking up the deployment failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 1)
+	(void) policy_spi_execute(&plan,
+		"SELECT dep.project, dep.deployment_id, dep.changeset, "
+		"  (SELECT s.settings FROM pgchange.policy_settings s WHERE s.scope = ''), "
+		"  (SELECT s.settings FROM pgchange.policy_settings s WHERE s.scope = dep.project) "
+		"FROM (SELECT) AS one LEFT JOIN LATERAL ("
+		"  SELECT l.project, d.deployment_id, "
+		"    (SELECT g.changeset_id || ':' || g.author FROM pgchange.progress g "
+		"      WHERE g.deployment_id = d.deployment_id AND g.statements_done < g.statements_total "
+		"      ORDER BY g.updated_at DESC LIMIT 1) AS changeset "
+		"  FROM pgchange.lock_lease l "
+		"  JOIN pgchange.deployment_log d ON d.project = l.project AND d.status = 'running' "
+		"  WHERE l.holder_pid = pg_backend_pid() AND l.holder_backend_start = $1 "
+		"    AND l.holder_role = session_user "
+		"  ORDER BY d.started_at DESC LIMIT 1) AS dep ON true",
+		1, argtypes, values, NULL, true);
+	if (SPI_processed != 1)
+		elog(ERROR, "looking up the deployment and the policy settings returned " UINT64_FORMAT " rows",
+			 SPI_processed);
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	old = MemoryContextSwitchTo(st->cxt);
+	d = SPI_getbinval(tup, desc, 2, &isnull);
+	if (!isnull)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		MemoryContext old = MemoryContextSwitchTo(st->cxt);
 		char	   *changeset = SPI_getvalue(tup, desc, 3);
-		bool		isnull;
 
 		st->in_deployment = true;
 		st->project = pstrdup(SPI_getvalue(tup, desc, 1));
-		st->deployment_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		st->deployment_id = DatumGetInt64(d);
 		st->changeset = changeset ? pstrdup(changeset) : NULL;
 		if (policy_running_changeset &&
 			strcmp(policy_running_changeset->project, st->project) == 0)
 			st->changeset = pstrdup(policy_running_changeset->changeset);
-		MemoryContextSwitchTo(old);
 	}
+	d = SPI_getbinval(tup, desc, 4, &isnull);
+	if (!isnull)
+		global = DatumGetJsonbPCopy(d);
+	d = SPI_getbinval(tup, desc, 5, &isnull);
+	if (!isnull)
+		own = DatumGetJsonbPCopy(d);
+	st->settings = policy_settings_build(global, own, NULL, st->project);
+	MemoryContextSwitchTo(old);
 	SPI_finish();
 	policy_as_owner_end(&as);
 }
@@ -559,8 +579,7 @@ new_state(EventTriggerData *trigdata)
 	st->statement = policy_statement_text(st->query, st->query_location, st->query_len,
 										  &st->location);
 	initStringInfo(&st->dropped);
-	find_deployment(st);
-	st->settings = policy_settings_load(st->project, NULL);
+	load_context(st);
 	MemoryContextSwitchTo(old);
 	return st;
 }
@@ -633,14 +652,14 @@ ddl_start(EventTriggerData *trigdata)
 
 /* run a query of pg_event_trigger_*() as the owner, pinned search_path */
 static int
-event_query(const char *sql, PolicyAsOwner *as)
+event_query(SPIPlanPtr *plan, const char *sql, PolicyAsOwner *as)
 {
 	int			ret;
 
 	policy_as_owner_begin(as);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute(sql, true, 0);
+	ret = policy_spi_execute(plan, sql, 0, NULL, NULL, NULL, true);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "event trigger query failed: %s", SPI_result_code_string(ret));
 	return ret;
@@ -679,6 +698,7 @@ append_object(StringInfo buf, const char *type, const char *identity, bool dropp
 static void
 ddl_end(EventTriggerData *trigdata)
 {
+	static SPIPlanPtr plan = NULL;
 	StmtState  *st = current_state(trigdata);
 	Node	   *stmt = trigdata->parsetree;
 	bool		creates = IsA(stmt, CreateStmt) || IsA(stmt, CreateTableAsStmt);
@@ -694,7 +714,7 @@ ddl_end(EventTriggerData *trigdata)
 		return;
 
 	initStringInfo(&objects);
-	event_query("SELECT c.classid, c.objid, c.object_type, c.schema_name, c.object_identity "
+	event_query(&plan, "SELECT c.classid, c.objid, c.object_type, c.schema_name, c.object_identity "
 				"FROM pg_catalog.pg_event_trigger_ddl_commands() c", &as);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -743,6 +763,7 @@ ddl_end(EventTriggerData *trigdata)
 static void
 sql_drop(EventTriggerData *trigdata)
 {
+	static SPIPlanPtr plan = NULL;
 	StmtState  *st = current_state(trigdata);
 	PolicyContext *ctx;
 	PolicyAsOwner as;
@@ -753,7 +774,7 @@ sql_drop(EventTriggerData *trigdata)
 		return;
 	drop_owned = IsA(trigdata->parsetree, DropOwnedStmt);
 	ctx = event_context(st, POLICY_PHASE_SQL_DROP);
-	event_query("SELECT d.object_type, d.object_identity, d.original, d.normal, d.is_temporary "
+	event_query(&plan, "SELECT d.object_type, d.object_identity, d.original, d.normal, d.is_temporary "
 				"FROM pg_catalog.pg_event_trigger_dropped_objects() d", &as);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -833,6 +854,7 @@ rewrite_reason(int reason)
 static void
 table_rewrite(EventTriggerData *trigdata)
 {
+	static SPIPlanPtr plan = NULL;
 	StmtState  *st = current_state(trigdata);
 	PolicyContext *ctx;
 	PolicyRelFacts facts;
@@ -843,7 +865,7 @@ table_rewrite(EventTriggerData *trigdata)
 
 	if (st == NULL || policy_severity_of(st->settings, "table-rewrite") == POLICY_OFF)
 		return;
-	event_query("SELECT pg_catalog.pg_event_trigger_table_rewrite_oid(), "
+	event_query(&plan, "SELECT pg_catalog.pg_event_trigger_table_rewrite_oid(), "
 				"pg_catalog.pg_event_trigger_table_rewrite_reason()", &as);
 	relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	reason = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
