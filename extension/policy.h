@@ -14,6 +14,7 @@
  *	  policy_record.c	recording in pgchange.violations / ddl_log, in the
  *						transaction or through a background worker
  *	  policy_trigger.c	event triggers, guard mode, break-glass, ERROR
+ *	  policy_session.c	per backend: _PG_init, the statement text, roles
  *	  policy_rules_*.c	the rules themselves (PolicyRuleImpl tables)
  *	  ../common/policy_catalog.c	rule ids, default severities, parameters
  *
@@ -268,6 +269,24 @@ extern void policy_as_owner_end(PolicyAsOwner *st);
 /* run time: relations created in this transaction or this deployment */
 extern void policy_track_created(Oid relid, int64 deployment_id);
 extern bool policy_is_tracked_created(Oid relid, int64 deployment_id);
+
+/* statements: the existing relation one locks; DDL on temporary objects only */
+extern RangeVar *policy_statement_target(Node *stmt);
+extern bool policy_statement_is_temp_only(Node *stmt);
+
+/* ---- policy_session.c ---- */
+
+extern char *policy_break_glass;	/* pgchange.break_glass */
+/* the query string the running utility statement came from, its place */
+extern void policy_statement_source(Node *parsetree, const char **query,
+									int *location, int *len);
+/* session_user is a member of pgchange_admin or a superuser */
+extern bool policy_session_is_admin(void);
+
+/* ---- policy_trigger.c ---- */
+
+/* a (sub)transaction ended (InvalidSubTransactionId: the transaction) */
+extern void policy_trigger_forget(SubTransactionId subid);
 
 /* ---- policy_record.c ---- */
 

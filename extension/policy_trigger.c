@@ -28,11 +28,8 @@
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "nodes/makefuncs.h"
 #include "storage/proc.h"
-#include "tcop/tcopprot.h"
 #include "tcop/utility.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/json.h"
@@ -48,11 +45,6 @@ PG_FUNCTION_INFO_V1(pgchange_policy_ddl_start);
 PG_FUNCTION_INFO_V1(pgchange_policy_ddl_end);
 PG_FUNCTION_INFO_V1(pgchange_policy_sql_drop);
 PG_FUNCTION_INFO_V1(pgchange_policy_table_rewrite);
-
-PolicyRunningChangeset *policy_running_changeset = NULL;
-
-/* SET pgchange.break_glass = 'reason' (honoured for pgchange_admin only) */
-static char *break_glass_setting = NULL;
 
 /* the triggers' own work never fires them again */
 static bool in_policy_trigger = false;
@@ -82,141 +74,20 @@ typedef struct StmtState
 
 static List *stmt_stack = NIL;	/* of StmtState *, innermost last */
 
-/* ------------------------------------------------------------------ */
-/* The text of the running utility statement                           */
-/* ------------------------------------------------------------------ */
-
 /*
- * Event triggers get a parse tree but no text; ProcessUtility gets both.
- * The hook keeps a stack of the utility statements running, so a trigger
- * finds the query string and the statement's place in it.  The hook only
- * exists once the library is loaded: the statement that loads it (the
- * first DDL of a session, unless a pgchange function ran before) falls
- * back to the whole query string.
+ * A (sub)transaction ends: forget the statements it ran (their states live
+ * in TopTransactionContext).  subid: the aborted subtransaction, or
+ * InvalidSubTransactionId for the end of the transaction.
  */
-typedef struct UtilityFrame
+void
+policy_trigger_forget(SubTransactionId subid)
 {
-	Node	   *stmt;
-	const char *query;
-	int			location;
-	int			len;
-} UtilityFrame;
-
-#define MAX_FRAMES 64
-static UtilityFrame frames[MAX_FRAMES];
-static int	nframes = 0;
-static ProcessUtility_hook_type prev_ProcessUtility = NULL;
-
-static void
-policy_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
-#if PG_VERSION_NUM >= 140000
-					  bool readOnlyTree,
-#endif
-					  ProcessUtilityContext context, ParamListInfo params,
-					  QueryEnvironment *queryEnv, DestReceiver *dest,
-					  QueryCompletion *qc)
-{
-	int			depth = nframes;
-
-	if (depth < MAX_FRAMES)
-	{
-		frames[depth].stmt = pstmt->utilityStmt;
-		frames[depth].query = queryString;
-		frames[depth].location = pstmt->stmt_location;
-		frames[depth].len = pstmt->stmt_len;
-	}
-	nframes = depth + 1;
-	PG_TRY();
-	{
-#if PG_VERSION_NUM >= 140000
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-								queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-									queryEnv, dest, qc);
-#else
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(pstmt, queryString, context, params, queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, context, params, queryEnv, dest, qc);
-#endif
-	}
-	PG_FINALLY();
-	{
-		nframes = depth;
-	}
-	PG_END_TRY();
-}
-
-/*
- * The query string the statement came from and its place in it (as lint()
- * has them); a read-only tree was copied, so compare contents too.
- */
-static void
-statement_source(Node *parsetree, const char **query, int *location, int *len)
-{
-	int			top = Min(nframes, MAX_FRAMES) - 1;
-
-	if (top >= 0 && frames[top].stmt &&
-		(frames[top].stmt == parsetree ||
-		 (nodeTag(frames[top].stmt) == nodeTag(parsetree) && equal(frames[top].stmt, parsetree))))
-	{
-		*query = frames[top].query;
-		*location = Max(frames[top].location, 0);
-		*len = frames[top].len;
-	}
-	else
-	{
-		*query = debug_query_string;
-		*location = 0;
-		*len = 0;
-	}
-}
-
-/* ------------------------------------------------------------------ */
-/* Transaction ends                                                    */
-/* ------------------------------------------------------------------ */
-
-static void
-policy_xact_callback(XactEvent event, void *arg)
-{
-	/* the states live in TopTransactionContext, gone now */
-	stmt_stack = NIL;
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
-		in_policy_trigger = false;
-}
-
-static void
-policy_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-						SubTransactionId parentSubid, void *arg)
-{
-	if (event != SUBXACT_EVENT_ABORT_SUB)
-		return;
-	/* statements of the aborted subtransaction (and its children) end here */
+	if (subid == InvalidSubTransactionId)
+		stmt_stack = NIL;
 	while (stmt_stack != NIL &&
-		   ((StmtState *) llast(stmt_stack))->subid >= mySubid)
+		   ((StmtState *) llast(stmt_stack))->subid >= subid)
 		stmt_stack = list_delete_last(stmt_stack);
 	in_policy_trigger = false;
-}
-
-void		_PG_init(void);
-
-void
-_PG_init(void)
-{
-	DefineCustomStringVariable("pgchange.break_glass",
-							   "Reason for breaking glass: policies and guard mode do not block, everything is recorded with it.",
-							   "Honoured for members of pgchange_admin and superusers only.",
-							   &break_glass_setting,
-							   "",
-							   PGC_USERSET,
-							   0,
-							   NULL, NULL, NULL);
-	prev_ProcessUtility = ProcessUtility_hook;
-	ProcessUtility_hook = policy_ProcessUtility;
-	RegisterXactCallback(policy_xact_callback, NULL);
-	RegisterSubXactCallback(policy_subxact_callback, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -295,113 +166,6 @@ load_context(StmtState *st)
 	policy_as_owner_end(&as);
 }
 
-/* a member of pgchange_admin, or a superuser (as pgchange._is_admin()) */
-static bool
-session_is_admin(void)
-{
-	Oid			session = GetSessionUserId();
-	Oid			admin = get_role_oid("pgchange_admin", true);
-
-	return superuser_arg(session) || (OidIsValid(admin) && is_member_of_role(session, admin));
-}
-
-/* ------------------------------------------------------------------ */
-/* What a statement touches                                            */
-/* ------------------------------------------------------------------ */
-
-static bool
-rangevar_is_temp(RangeVar *rv)
-{
-	Oid			relid;
-
-	if (rv == NULL)
-		return false;
-	if (rv->relpersistence == RELPERSISTENCE_TEMP ||
-		(rv->schemaname && strcmp(rv->schemaname, "pg_temp") == 0))
-		return true;
-	relid = RangeVarGetRelidExtended(rv, NoLock, RVR_MISSING_OK, NULL, NULL);
-	return OidIsValid(relid) && get_rel_persistence(relid) == RELPERSISTENCE_TEMP;
-}
-
-/* the existing relation a statement locks, or NULL */
-static RangeVar *
-target_relation(Node *stmt)
-{
-	switch (nodeTag(stmt))
-	{
-		case T_AlterTableStmt:
-			return ((AlterTableStmt *) stmt)->relation;
-		case T_IndexStmt:
-			return ((IndexStmt *) stmt)->relation;
-		case T_RenameStmt:
-			return ((RenameStmt *) stmt)->relation;
-		case T_CreateTrigStmt:
-			return ((CreateTrigStmt *) stmt)->relation;
-		case T_RuleStmt:
-			return ((RuleStmt *) stmt)->relation;
-		case T_CreatePolicyStmt:
-			return ((CreatePolicyStmt *) stmt)->table;
-		case T_AlterPolicyStmt:
-			return ((AlterPolicyStmt *) stmt)->table;
-		case T_AlterObjectSchemaStmt:
-			return ((AlterObjectSchemaStmt *) stmt)->relation;
-		case T_CreateStmt:
-			{
-				CreateStmt *c = (CreateStmt *) stmt;
-
-				/* PARTITION OF / INHERITS lock the parent */
-				return c->inhRelations ? linitial_node(RangeVar, c->inhRelations) : NULL;
-			}
-		case T_DropStmt:
-			{
-				DropStmt   *d = (DropStmt *) stmt;
-
-				if ((d->removeType == OBJECT_TABLE || d->removeType == OBJECT_INDEX ||
-					 d->removeType == OBJECT_MATVIEW) && d->objects != NIL)
-					return makeRangeVarFromNameList(linitial(d->objects));
-				return NULL;
-			}
-		default:
-			return NULL;
-	}
-}
-
-/* DDL on temporary objects only: not schema drift, never guarded */
-static bool
-temp_only(Node *stmt)
-{
-	switch (nodeTag(stmt))
-	{
-		case T_CreateStmt:
-			return rangevar_is_temp(((CreateStmt *) stmt)->relation);
-		case T_CreateTableAsStmt:
-			return rangevar_is_temp(((CreateTableAsStmt *) stmt)->into->rel);
-		case T_ViewStmt:
-			return rangevar_is_temp(((ViewStmt *) stmt)->view);
-		case T_CreateSeqStmt:
-			return rangevar_is_temp(((CreateSeqStmt *) stmt)->sequence);
-		case T_DropStmt:
-			{
-				DropStmt   *d = (DropStmt *) stmt;
-				ListCell   *lc;
-
-				if (d->removeType != OBJECT_TABLE && d->removeType != OBJECT_INDEX &&
-					d->removeType != OBJECT_VIEW && d->removeType != OBJECT_SEQUENCE)
-					return false;
-				foreach(lc, d->objects)
-					if (!rangevar_is_temp(makeRangeVarFromNameList(lfirst(lc))))
-						return false;
-				return d->objects != NIL;
-			}
-		default:
-			{
-				RangeVar   *rv = target_relation(stmt);
-
-				return rv && rangevar_is_temp(rv);
-			}
-	}
-}
-
 /* lock-timeout-missing: DDL on an existing table with lock_timeout = 0 */
 static void
 check_lock_timeout(PolicyContext *ctx, Node *stmt)
@@ -411,7 +175,7 @@ check_lock_timeout(PolicyContext *ctx, Node *stmt)
 
 	if (LockTimeout != 0 || policy_severity(ctx, "lock-timeout-missing") == POLICY_OFF)
 		return;
-	rv = target_relation(stmt);
+	rv = policy_statement_target(stmt);
 	if (rv == NULL)
 		return;
 	policy_relation_facts(ctx, rv, &facts);
@@ -575,7 +339,7 @@ new_state(EventTriggerData *trigdata)
 	st->parsetree = trigdata->parsetree;
 	st->subid = GetCurrentSubTransactionId();
 	st->command_tag = GetCommandTagName(trigdata->tag);
-	statement_source(trigdata->parsetree, &st->query, &st->query_location, &st->query_len);
+	policy_statement_source(trigdata->parsetree, &st->query, &st->query_location, &st->query_len);
 	st->statement = policy_statement_text(st->query, st->query_location, st->query_len,
 										  &st->location);
 	initStringInfo(&st->dropped);
@@ -605,13 +369,13 @@ ddl_start(EventTriggerData *trigdata)
 	StmtState  *st = new_state(trigdata);
 	Node	   *stmt = trigdata->parsetree;
 	PolicyContext *ctx;
-	const char *reason = break_glass_setting;
+	const char *reason = policy_break_glass;
 	const char *refused = NULL;
 	bool		guard_block = false;
 
 	if (reason && reason[0] != '\0')
 	{
-		if (session_is_admin())
+		if (policy_session_is_admin())
 			st->break_glass = MemoryContextStrdup(st->cxt, reason);
 		else
 		{
@@ -625,7 +389,7 @@ ddl_start(EventTriggerData *trigdata)
 		}
 	}
 
-	if (!st->in_deployment && !temp_only(stmt) &&
+	if (!st->in_deployment && !policy_statement_is_temp_only(stmt) &&
 		policy_severity_of(st->settings, "ddl-outside-deployment") != POLICY_OFF)
 	{
 		if (st->settings->outside_deployment == POLICY_OUTSIDE_BLOCK && st->break_glass == NULL)
