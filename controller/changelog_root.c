@@ -518,7 +518,7 @@ check_duplicates(Loader *ld)
 	if (!with_path && cross_file)
 	{
 		pg_log_error_detail("The changelog reuses changeset ids across files, as Liquibase allows: Liquibase's identity includes the file path.");
-		changelog_hint("set the project's identity mode to path: pgchange deploy --identity=path");
+		changelog_hint("Set the project's identity mode to path: pgchange deploy --identity=path.");
 	}
 	else if (same_file)
 		changelog_hint("A file is included twice (its paths normalise to the same one, as in Liquibase 4); include it once.");

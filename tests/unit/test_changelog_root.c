@@ -298,8 +298,8 @@ static void
 test_errors(void)
 {
 	const char *sp[] = {TP("%s/errors", fixtures)};
-	const char *convert = "pgchange deploys SQL changesets; convert it to formatted SQL";
-	const char *identity = "set the project's identity mode to path: pgchange deploy --identity=path";
+	const char *convert = "Convert it to formatted SQL: pgchange deploys SQL changesets.";
+	const char *identity = "Set the project's identity mode to path: pgchange deploy --identity=path.";
 	Changelog	cl;
 
 	check_error("unknown_element.xml", sp, 1, false,
@@ -445,7 +445,7 @@ check_corpus(const char *what, const Changelog *cl, int n, const char *first, co
 static void
 test_liquibase_corpus(const char *corpus)
 {
-	const char *identity = "set the project's identity mode to path: pgchange deploy --identity=path";
+	const char *identity = "Set the project's identity mode to path: pgchange deploy --identity=path.";
 	const char *lb = TP("%s/liquibase", corpus);
 	const char *health[] = {TP("%s/mfvanek__pg-index-health-demo/db-migrations/src/main/resources", lb)};
 	const char *extrack[] = {TP("%s/PandaYaY__ExTrack/db/Migrations", lb)};
