@@ -256,8 +256,13 @@ test_paths_and_encoding(void)
 	changelog_free(&cl);
 	ok(changelog_sql_read(fixture("logical.sql"), "given/path.sql", NULL, NULL, NULL, &cl),
 	   "logical.sql with a logical path");
-	is_str(cl.items[0]->path, "given/path.sql", "caller's logical path wins over the header's");
+	is_str(cl.items[0]->path, "db/logical.sql",
+		   "the header's logicalFilePath wins over the caller's logical path");
 	is_str(cl.items[1]->path, "db/other.sql", "changeset logicalFilePath still wins");
+	changelog_free(&cl);
+	ok(changelog_sql_read(fixture("attributes.sql"), "given/path.sql", NULL, NULL, NULL, &cl),
+	   "a file without logicalFilePath in its header, with a logical path");
+	is_str(cl.items[0]->path, "given/path.sql", "the caller's logical path is recorded");
 	changelog_free(&cl);
 
 	ok(changelog_sql_read(fixture("crlf_bom.sql"), NULL, NULL, NULL, NULL, &cl) &&
