@@ -104,10 +104,15 @@ extern void *loader_keep(Loader *ld, void *p);
 extern bool loader_ends_with_ci(const char *name, const char *suffix);
 extern char *loader_join(const char *dir, const char *rel);
 
-/* Read one file (formatted / raw SQL or a master), found by logical path */
+/*
+ * Read one file (formatted / raw SQL or a master), found by logical path;
+ * errfile:errline is the include that names it, for messages (NULL for
+ * the root).
+ */
 extern bool loader_read_file(Loader *ld, const char *physical,
 							 const char *logical, const char *contexts,
-							 const char *labels);
+							 const char *labels, const char *errfile,
+							 int errline);
 
 /*
  * The logical path of an include: relative paths are joined to the

@@ -433,6 +433,40 @@ test_goose_fixtures(void)
 	changelog_free(&cl);
 }
 
+/* A goose migration reached from a Liquibase changelog is refused */
+static void
+test_goose_refused(void)
+{
+	const char *sp[] = {TP("%s/props", fixtures)};
+	const char *dir_hint = TP("deploy it with pgchange deploy -c %s/props/goose ", fixtures);
+	Changelog	cl;
+
+	check_error("goose_include.xml", sp, 1, false,
+				"goose/00001_create.sql:1: goose migration in a Liquibase changelog", NULL,
+				"goose file included from an XML master");
+	ok(strstr(changelog_last_error_hint(), dir_hint) != NULL,
+	   "the hint names its directory as a root of its own (%s)", changelog_last_error_hint());
+	check_error("goose_includeall.yaml", sp, 1, false,
+				"goose/00001_create.sql:1: goose migration in a Liquibase changelog", NULL,
+				"goose directory included with includeAll");
+	check_error("mixed", sp, 1, false,
+				"mixed/migrations/00001_init.sql:2: goose migration in a Liquibase changelog", NULL,
+				"goose file below a directory root that is not goose's");
+	check_error("create_users.sql", sp, 1, false,
+				"create_users.sql:2: goose migration without a version in its file name",
+				NULL, "goose annotations in a root without a version");
+	ok(strstr(changelog_last_error_hint(), "00001_create_users.sql") != NULL,
+	   "the hint shows a goose file name");
+
+	/* goose's own reading of the same file is unchanged */
+	ok(load("goose/00001_create.sql", sp, 1, false, NULL, &cl, false) && cl.count == 1 &&
+	   cl.items[0]->format == CSF_GOOSE, "the goose file as a root is read as goose");
+	changelog_free(&cl);
+	ok(load("goose", sp, 1, false, NULL, &cl, false) && cl.count == 1 &&
+	   cl.items[0]->format == CSF_GOOSE, "its directory as a root is read as goose");
+	changelog_free(&cl);
+}
+
 /* First and last "author:id path" of a corpus set, and its size */
 static void
 check_corpus(const char *what, const Changelog *cl, int n, const char *first, const char *last)
@@ -587,6 +621,7 @@ main(int argc, char **argv)
 	test_errors();
 	test_search_path();
 	test_goose_fixtures();
+	test_goose_refused();
 
 	if (corpus == NULL)
 	{
