@@ -22,6 +22,7 @@
 #include "changelog_root.h"
 #include "changelog_sql.h"
 #include "common/logging.h"
+#include "filter_expr.h"
 #include "properties.h"
 
 /* A goose migration file of a directory */
@@ -616,6 +617,8 @@ changelog_load(const ChangelogOptions *opts, Changelog *out)
 	Loader		ld;
 	Changelog	loaded = {0};
 	PropertyList empty;
+	const char *saved_contexts;
+	const char *saved_labels;
 	char	   *physical = NULL;
 	char	   *logical = NULL;
 	bool		is_dir;
@@ -626,11 +629,31 @@ changelog_load(const ChangelogOptions *opts, Changelog *out)
 		pg_log_error("no changelog given");
 		return false;
 	}
+	if (opts->labels && !cl_is_blank(opts->labels))
+	{
+		FilterExpr *e;
+		char	   *err;
+
+		/* properties with labels are matched while reading: check it now */
+		if (!filter_expr_parse(opts->labels, &e, &err))
+		{
+			pg_log_error("invalid label expression \"%s\": %s", opts->labels, err);
+			pfree(err);
+			return false;
+		}
+		filter_expr_free(e);
+	}
 	memset(&ld, 0, sizeof(ld));
 	ld.opts = opts;
 	ld.out = &loaded;
 	properties_init(&empty);
 	ld.props = opts->props ? opts->props : &empty;
+	saved_contexts = ld.props->run_contexts;
+	saved_labels = ld.props->run_labels;
+	ld.props->run_contexts = opts->contexts;
+	ld.props->run_labels = opts->labels;
+	if (opts->environment)
+		properties_add_environment(ld.props);
 	build_search_path(&ld);
 
 	ok = resolve_root(&ld, &physical, &logical, &is_dir);
@@ -684,6 +707,9 @@ changelog_load(const ChangelogOptions *opts, Changelog *out)
 		pfree(physical);
 	if (logical)
 		pfree(logical);
+	/* the caller's list outlives the options it was filtered by */
+	ld.props->run_contexts = saved_contexts;
+	ld.props->run_labels = saved_labels;
 	properties_free(&empty);
 	return ok;
 }

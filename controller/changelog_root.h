@@ -36,6 +36,17 @@ typedef struct ChangelogOptions
 	PropertyList *props;		/* -D name=value and defaults file, filled;
 								 * global properties of masters are added */
 	bool		path_in_identity;	/* project mode, see changelog.h */
+
+	/*
+	 * The run's --contexts (a list) and --labels (an expression), NULL for
+	 * none: as in Liquibase, a property with a context or labels is defined
+	 * only when they match, and none given means every one matches.
+	 * Changesets are filtered later, by the plan.
+	 */
+	const char *contexts;
+	const char *labels;
+	bool		environment;	/* environment variables are properties,
+								 * ahead of props (Liquibase's order) */
 } ChangelogOptions;
 
 /*
