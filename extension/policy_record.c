@@ -87,7 +87,9 @@ client_addr(void)
 void
 policy_record_who(PolicyRecord *rec)
 {
-	rec->at = pstrdup(timestamptz_to_str(GetCurrentTimestamp()));
+	/* ISO 8601 whatever the DateStyle: the worker reads it with its own */
+	rec->at = JsonEncodeDateTime(NULL, TimestampTzGetDatum(GetCurrentTimestamp()),
+								 TIMESTAMPTZOID, NULL);
 	rec->username = GetUserNameFromId(GetSessionUserId(), false);
 	rec->effective_user = GetUserNameFromId(GetUserId(), false);
 	rec->application_name = application_name ? pstrdup(application_name) : NULL;

@@ -230,13 +230,19 @@ CREATE TABLE pol_unlogged (id int);
 SELECT is_empty($$SELECT 1 FROM pgchange.ddl_log WHERE statement LIKE '%pol_unlogged%'$$,
 	'outside_deployment "off" logs nothing');
 SELECT pg_temp.push('{"outside_deployment": "block"}');
+-- (a DateStyle the background worker does not share: times still arrive right)
+SET LOCAL datestyle = 'SQL, DMY';
+SET LOCAL timezone = 'Asia/Kolkata';
 SELECT results_eq($$SELECT st, msg FROM pg_temp.catch('CREATE TABLE pol_refused (id int)')$$,
 	$$VALUES ('PC002', '[ddl-outside-deployment] CREATE TABLE outside a pgchange deployment is refused')$$,
 	'"block" refuses DDL outside a deployment with PC002');
 SELECT results_eq(
-	$$SELECT command_tag, blocked FROM pgchange.ddl_log WHERE statement = 'CREATE TABLE pol_refused (id int)'$$,
-	$$VALUES ('CREATE TABLE', true)$$,
-	'and the refusal is recorded although its transaction failed');
+	$$SELECT command_tag, blocked, at BETWEEN now() AND clock_timestamp() FROM pgchange.ddl_log
+	   WHERE statement = 'CREATE TABLE pol_refused (id int)'$$,
+	$$VALUES ('CREATE TABLE', true, true)$$,
+	'and the refusal is recorded, at the right time, although its transaction failed');
+RESET datestyle;
+RESET timezone;
 SELECT throws_ok('DROP EXTENSION pgchange', 'PC002', NULL,
 	'a superuser cannot drop the extension in block mode either');
 SELECT lives_ok('CREATE TEMP TABLE pol_tmp3 (id int)', 'temporary tables are allowed in block mode');
