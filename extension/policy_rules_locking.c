@@ -444,6 +444,7 @@ static void
 rule_concurrently_in_transaction(PolicyContext *ctx, Node *stmt)
 {
 	RangeVar   *rv;
+	PolicyRelFacts facts;
 	const char *command;
 
 	if (!ctx->in_transaction_block)
@@ -451,8 +452,10 @@ rule_concurrently_in_transaction(PolicyContext *ctx, Node *stmt)
 	command = concurrent_command(stmt, &rv);
 	if (command == NULL)
 		return;
+	if (rv)
+		policy_relation_facts(ctx, rv, &facts);
 	policy_report(ctx, "concurrently-in-transaction",
-				  rv ? rule_relation_name(NULL, rv) : NULL,
+				  rv ? facts.identity : NULL,
 				  psprintf("PostgreSQL refuses %s inside a transaction block, so a changeset that runs in one transaction fails at this statement.",
 						   command),
 				  "Put the statement in a changeset of its own with runInTransaction:false.",
