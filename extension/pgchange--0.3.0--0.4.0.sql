@@ -179,3 +179,33 @@ REVOKE EXECUTE ON FUNCTION pgchange._policy_validate(jsonb, boolean),
 GRANT EXECUTE ON FUNCTION pgchange.policy_show(text), pgchange.policy_rules(text),
 	pgchange.lint(text, jsonb, text, boolean), pgchange.drift(text) TO pgchange_reader;
 GRANT EXECUTE ON FUNCTION pgchange.policy_push(jsonb, text) TO pgchange_admin;
+
+/*
+ * The event triggers, last: everything they call exists now.  ENABLE
+ * ALWAYS, so session_replication_role = replica does not switch them off;
+ * owned by the extension (a superuser), so only a superuser can disable or
+ * drop them.  They skip extension scripts, this one included.
+ */
+CREATE FUNCTION pgchange._policy_ddl_start() RETURNS event_trigger
+LANGUAGE C AS 'MODULE_PATHNAME', 'pgchange_policy_ddl_start';
+CREATE FUNCTION pgchange._policy_ddl_end() RETURNS event_trigger
+LANGUAGE C AS 'MODULE_PATHNAME', 'pgchange_policy_ddl_end';
+CREATE FUNCTION pgchange._policy_sql_drop() RETURNS event_trigger
+LANGUAGE C AS 'MODULE_PATHNAME', 'pgchange_policy_sql_drop';
+CREATE FUNCTION pgchange._policy_table_rewrite() RETURNS event_trigger
+LANGUAGE C AS 'MODULE_PATHNAME', 'pgchange_policy_table_rewrite';
+REVOKE EXECUTE ON FUNCTION pgchange._policy_ddl_start(), pgchange._policy_ddl_end(),
+	pgchange._policy_sql_drop(), pgchange._policy_table_rewrite() FROM PUBLIC;
+
+CREATE EVENT TRIGGER pgchange_policy_ddl_start ON ddl_command_start
+	EXECUTE FUNCTION pgchange._policy_ddl_start();
+CREATE EVENT TRIGGER pgchange_policy_ddl_end ON ddl_command_end
+	EXECUTE FUNCTION pgchange._policy_ddl_end();
+CREATE EVENT TRIGGER pgchange_policy_sql_drop ON sql_drop
+	EXECUTE FUNCTION pgchange._policy_sql_drop();
+CREATE EVENT TRIGGER pgchange_policy_table_rewrite ON table_rewrite
+	EXECUTE FUNCTION pgchange._policy_table_rewrite();
+ALTER EVENT TRIGGER pgchange_policy_ddl_start ENABLE ALWAYS;
+ALTER EVENT TRIGGER pgchange_policy_ddl_end ENABLE ALWAYS;
+ALTER EVENT TRIGGER pgchange_policy_sql_drop ENABLE ALWAYS;
+ALTER EVENT TRIGGER pgchange_policy_table_rewrite ENABLE ALWAYS;

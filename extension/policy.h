@@ -32,6 +32,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
@@ -211,6 +212,8 @@ extern void policy_settings_apply(PolicySettings *settings, Jsonb *doc,
 extern Jsonb *policy_settings_to_jsonb(const PolicySettings *settings);
 extern const PolicyRuleSetting *policy_rule_setting(const PolicySettings *settings,
 													const char *rule);
+extern PolicySeverity policy_severity_of(const PolicySettings *settings,
+										 const char *rule);
 /* a rule's parameter value as jsonb: settings, else default; NULL if unset */
 extern Jsonb *policy_settings_param(const PolicySettings *settings,
 									const char *rule, const char *name);
@@ -256,6 +259,37 @@ extern void policy_as_owner_end(PolicyAsOwner *st);
 /* run time: relations created in this transaction or this deployment */
 extern void policy_track_created(Oid relid, int64 deployment_id);
 extern bool policy_is_tracked_created(Oid relid, int64 deployment_id);
+
+/* ---- policy_record.c ---- */
+
+/* rows for pgchange.violations and pgchange.ddl_log, with who and where */
+typedef struct PolicyRecord
+{
+	char	   *at;
+	char	   *username;		/* session_user */
+	char	   *effective_user; /* current_user */
+	char	   *application_name;
+	char	   *client_addr;
+	int			pid;
+	const char *project;		/* during a deployment */
+	const char *changeset;
+	int64		deployment_id;
+	const char *break_glass;	/* the honoured reason, or NULL */
+	StringInfoData violations;	/* JSON objects, comma separated */
+	StringInfoData ddl_log;
+} PolicyRecord;
+
+extern void policy_record_who(PolicyRecord *rec);
+extern void policy_record_violation(PolicyRecord *rec, const PolicyViolation *v,
+									PolicyPhase phase, bool blocked);
+extern void policy_record_ddl(PolicyRecord *rec, const char *command_tag,
+							  const char *statement, const char *objects_json,
+							  bool blocked);
+extern bool policy_record_empty(const PolicyRecord *rec);
+/* in the current transaction */
+extern void policy_record_store(PolicyRecord *rec);
+/* committed on its own (background worker), before an ERROR */
+extern void policy_record_store_autonomous(PolicyRecord *rec);
 
 /* ---- deploy.c: the changeset pgchange.run_changeset() is running ---- */
 

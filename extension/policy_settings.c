@@ -478,6 +478,14 @@ policy_rule_setting(const PolicySettings *settings, const char *rule)
 	return &settings->rules[info - base];
 }
 
+PolicySeverity
+policy_severity_of(const PolicySettings *settings, const char *rule)
+{
+	const PolicyRuleSetting *rs = policy_rule_setting(settings, rule);
+
+	return rs ? rs->severity : POLICY_OFF;
+}
+
 static PolicyRuleSetting *
 setting_mut(PolicySettings *settings, const JsonbValue *key)
 {
