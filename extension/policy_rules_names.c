@@ -10,6 +10,7 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "common/keywords.h"
 #include "parser/scanner.h"
 #include "utils/builtins.h"
@@ -171,6 +172,10 @@ collect_names(Node *stmt, List **names)
 				/* CreateForeignTableStmt starts with a CreateStmt */
 				CreateStmt *cs = (CreateStmt *) stmt;
 				char	   *rel = rule_relation_name(NULL, cs->relation);
+
+				/* a temporary table's names leave with the session */
+				if (cs->relation->relpersistence == RELPERSISTENCE_TEMP)
+					break;
 
 				add_name(names, IsA(stmt, CreateStmt) ? "table" : "foreign table",
 						 cs->relation->relname, rel);

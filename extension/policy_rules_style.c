@@ -28,6 +28,30 @@ typedef struct ColumnSite
 } ColumnSite;
 
 /*
+ * A temporary table lives as long as the session: design rules leave it
+ * alone (pgTAP, for one, creates its own).
+ */
+static bool
+temporary_target(PolicyContext *ctx, Node *stmt)
+{
+	RangeVar   *rv;
+	PolicyRelFacts facts;
+
+	if (IsA(stmt, CreateStmt))
+		rv = ((CreateStmt *) stmt)->relation;
+	else if (IsA(stmt, AlterTableStmt))
+		rv = ((AlterTableStmt *) stmt)->relation;
+	else
+		return false;
+	if (rv->relpersistence == RELPERSISTENCE_TEMP)
+		return true;
+	if (IsA(stmt, CreateStmt))
+		return false;
+	policy_relation_facts(ctx, rv, &facts);
+	return facts.exists && get_rel_persistence(facts.relid) == RELPERSISTENCE_TEMP;
+}
+
+/*
  * The columns of CREATE TABLE, ALTER TABLE ... ADD COLUMN and (with
  * retyped) ALTER COLUMN ... TYPE, as ColumnSite *.
  */
@@ -37,6 +61,8 @@ column_sites(PolicyContext *ctx, Node *stmt, bool retyped)
 	List	   *sites = NIL;
 	ListCell   *lc;
 
+	if (temporary_target(ctx, stmt))
+		return NIL;
 	if (IsA(stmt, CreateStmt))
 	{
 		CreateStmt *cs = (CreateStmt *) stmt;
@@ -152,7 +178,8 @@ rule_too_many_columns(PolicyContext *ctx, Node *stmt)
 	char	   *name;
 	ListCell   *lc;
 
-	if (rule_schema_elements(ctx, stmt, rule_too_many_columns))
+	if (rule_schema_elements(ctx, stmt, rule_too_many_columns) ||
+		temporary_target(ctx, stmt))
 		return;
 	if (IsA(stmt, CreateStmt))
 	{
@@ -227,7 +254,8 @@ rule_prefer_bigint_keys(PolicyContext *ctx, Node *stmt)
 	List	   *sites;
 	ListCell   *lc;
 
-	if (rule_schema_elements(ctx, stmt, rule_prefer_bigint_keys))
+	if (rule_schema_elements(ctx, stmt, rule_prefer_bigint_keys) ||
+		temporary_target(ctx, stmt))
 		return;
 	sites = column_sites(ctx, stmt, false);
 	foreach(lc, sites)
@@ -366,11 +394,18 @@ rule_prefer_timestamptz(PolicyContext *ctx, Node *stmt)
 
 /* ----------------------------------------------------------------- grants -- */
 
-/* the GRANT (not REVOKE) of a GRANT or ALTER DEFAULT PRIVILEGES, or NULL */
+/*
+ * The GRANT (not REVOKE) of a GRANT or ALTER DEFAULT PRIVILEGES, or NULL;
+ * its objects without temporary tables and sequences, which live as long
+ * as the session (pgTAP grants on its own to PUBLIC), NULL when only
+ * those are left.
+ */
 static GrantStmt *
-grant_of(Node *stmt, bool *defaults)
+grant_of(PolicyContext *ctx, Node *stmt, bool *defaults)
 {
 	GrantStmt  *gs = NULL;
+	GrantStmt  *copy;
+	ListCell   *lc;
 
 	*defaults = false;
 	if (IsA(stmt, GrantStmt))
@@ -380,7 +415,26 @@ grant_of(Node *stmt, bool *defaults)
 		gs = ((AlterDefaultPrivilegesStmt *) stmt)->action;
 		*defaults = true;
 	}
-	return gs && gs->is_grant ? gs : NULL;
+	if (gs == NULL || !gs->is_grant)
+		return NULL;
+	if (gs->targtype != ACL_TARGET_OBJECT || gs->objects == NIL ||
+		!IsA(linitial(gs->objects), RangeVar))
+		return gs;
+	copy = palloc(sizeof(GrantStmt));
+	memcpy(copy, gs, sizeof(GrantStmt));
+	copy->objects = NIL;
+	foreach(lc, gs->objects)
+	{
+		RangeVar   *rv = (RangeVar *) lfirst(lc);
+		PolicyRelFacts facts;
+
+		policy_relation_facts(ctx, rv, &facts);
+		if (rv->relpersistence == RELPERSISTENCE_TEMP ||
+			(facts.exists && get_rel_persistence(facts.relid) == RELPERSISTENCE_TEMP))
+			continue;
+		copy->objects = lappend(copy->objects, rv);
+	}
+	return copy->objects ? copy : NULL;
 }
 
 static char *
@@ -464,7 +518,7 @@ rule_grant_to_public(PolicyContext *ctx, Node *stmt)
 
 	if (rule_schema_elements(ctx, stmt, rule_grant_to_public))
 		return;
-	gs = grant_of(stmt, &defaults);
+	gs = grant_of(ctx, stmt, &defaults);
 	if (gs == NULL)
 		return;
 	foreach(lc, gs->grantees)
@@ -491,7 +545,7 @@ rule_grant_with_grant_option(PolicyContext *ctx, Node *stmt)
 
 	if (rule_schema_elements(ctx, stmt, rule_grant_with_grant_option))
 		return;
-	gs = grant_of(stmt, &defaults);
+	gs = grant_of(ctx, stmt, &defaults);
 	if (gs == NULL || !gs->grant_option)
 		return;
 	target = grant_target(gs, defaults);
@@ -513,7 +567,7 @@ rule_grant_all(PolicyContext *ctx, Node *stmt)
 
 	if (rule_schema_elements(ctx, stmt, rule_grant_all))
 		return;
-	gs = grant_of(stmt, &defaults);
+	gs = grant_of(ctx, stmt, &defaults);
 	if (gs == NULL)
 		return;
 	/* NIL is ALL PRIVILEGES; ALL (col, ...) has a nameless AccessPriv */
