@@ -7,7 +7,9 @@
  *
  * All of them pass for what holds nothing yet: a relation created in the
  * same transaction, deployment or earlier in the linted SQL, a temporary
- * table, an object that does not exist, an empty schema.
+ * table, an object that does not exist, an empty schema; the rules about
+ * destroying data also pass for a table without any data (no rows, no
+ * pages).  Renames break clients whatever the table holds.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,7 +36,8 @@ rule_drop_table(PolicyContext *ctx, Node *stmt)
 		PolicyRelFacts facts;
 
 		policy_relation_facts(ctx, rv, &facts);
-		if (!rule_relation_is_established(&facts, rv))
+		if (!rule_relation_is_established(&facts, rv) ||
+			rule_relation_is_empty(&facts))
 			continue;
 		policy_report(ctx, "drop-table", facts.identity,
 					  "DROP TABLE deletes every row when it commits, and clients that still use the table start failing.",
@@ -53,7 +56,8 @@ rule_drop_column(PolicyContext *ctx, Node *stmt)
 	if (!IsA(stmt, AlterTableStmt) || RULE_ALTER_OBJTYPE(as) != OBJECT_TABLE)
 		return;
 	policy_relation_facts(ctx, as->relation, &facts);
-	if (!rule_relation_is_established(&facts, as->relation))
+	if (!rule_relation_is_established(&facts, as->relation) ||
+		rule_relation_is_empty(&facts))
 		return;
 	foreach(lc, as->cmds)
 	{
@@ -108,7 +112,8 @@ rule_truncate(PolicyContext *ctx, Node *stmt)
 		PolicyRelFacts facts;
 
 		policy_relation_facts(ctx, rv, &facts);
-		if (!rule_relation_is_established(&facts, rv))
+		if (!rule_relation_is_established(&facts, rv) ||
+			rule_relation_is_empty(&facts))
 			continue;
 		policy_report(ctx, "truncate", facts.identity,
 					  "TRUNCATE removes every row at once under an ACCESS EXCLUSIVE lock, and the rows cannot be recovered after commit.",

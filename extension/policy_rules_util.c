@@ -73,6 +73,12 @@ rule_relation_is_established(const PolicyRelFacts *facts, const RangeVar *rv)
 	return true;
 }
 
+bool
+rule_relation_is_empty(const PolicyRelFacts *facts)
+{
+	return facts->exists && facts->rows <= 0 && facts->bytes <= 0;
+}
+
 /* ----------------------------------------------------- column definitions -- */
 
 Constraint *

@@ -42,6 +42,13 @@ extern char *rule_column_name(const char *relation, const char *column);
 extern bool rule_relation_is_established(const PolicyRelFacts *facts,
 										 const RangeVar *rv);
 
+/*
+ * True when the relation holds no data at all: no row estimate and no
+ * pages (a table whose rows were deleted keeps its pages until VACUUM
+ * truncates them, and counts as holding data).
+ */
+extern bool rule_relation_is_empty(const PolicyRelFacts *facts);
+
 /* ---- column definitions of the raw grammar ---- */
 
 /* the column's first constraint of this type, or NULL */
