@@ -37,7 +37,7 @@ rule_drop_table(PolicyContext *ctx, Node *stmt)
 
 		policy_relation_facts(ctx, rv, &facts);
 		if (!rule_relation_is_established(&facts, rv) ||
-			rule_relation_is_empty(&facts))
+			!rule_relation_is_table(&facts) || rule_relation_is_empty(&facts))
 			continue;
 		policy_report(ctx, "drop-table", facts.identity,
 					  "DROP TABLE deletes every row when it commits, and clients that still use the table start failing.",
@@ -57,7 +57,7 @@ rule_drop_column(PolicyContext *ctx, Node *stmt)
 		return;
 	policy_relation_facts(ctx, as->relation, &facts);
 	if (!rule_relation_is_established(&facts, as->relation) ||
-		rule_relation_is_empty(&facts))
+		!rule_relation_is_table(&facts) || rule_relation_is_empty(&facts))
 		return;
 	foreach(lc, as->cmds)
 	{
@@ -113,7 +113,7 @@ rule_truncate(PolicyContext *ctx, Node *stmt)
 
 		policy_relation_facts(ctx, rv, &facts);
 		if (!rule_relation_is_established(&facts, rv) ||
-			rule_relation_is_empty(&facts))
+			!rule_relation_is_table(&facts) || rule_relation_is_empty(&facts))
 			continue;
 		policy_report(ctx, "truncate", facts.identity,
 					  "TRUNCATE removes every row at once under an ACCESS EXCLUSIVE lock, and the rows cannot be recovered after commit.",

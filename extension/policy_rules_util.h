@@ -48,6 +48,8 @@ extern bool rule_relation_is_established(const PolicyRelFacts *facts,
  * truncates them, and counts as holding data).
  */
 extern bool rule_relation_is_empty(const PolicyRelFacts *facts);
+/* a table or partitioned table (what holds rows) */
+extern bool rule_relation_is_table(const PolicyRelFacts *facts);
 
 /* ---- column definitions of the raw grammar ---- */
 
