@@ -33,14 +33,14 @@ static const PolicyRuleInfo rules[] = {
 	 "truncate table", NO_PARAMS},
 	/* breaking running clients */
 	{"rename-table", POLICY_ERROR, POLICY_SCOPE_STATEMENT,
-	 "rename table", NO_PARAMS},
+	 "rename table, or move it to another schema", NO_PARAMS},
 	{"rename-column", POLICY_ERROR, POLICY_SCOPE_STATEMENT,
 	 "rename column", NO_PARAMS},
 	/* locking or rewriting a large table */
 	{"alter-column-type", POLICY_ERROR, POLICY_SCOPE_STATEMENT,
 	 "change of a column type that rewrites a large table", {ROWS_PARAM()}},
 	{"add-column-volatile-default", POLICY_ERROR, POLICY_SCOPE_STATEMENT,
-	 "add column with a volatile default to a large table", {ROWS_PARAM()}},
+	 "add column with a volatile default (or serial, identity, stored generated) to a large table", {ROWS_PARAM()}},
 	{"add-column-not-null-without-default", POLICY_ERROR, POLICY_SCOPE_STATEMENT,
 	 "add NOT NULL column without a default to a non-empty table", NO_PARAMS},
 	{"set-not-null", POLICY_ERROR, POLICY_SCOPE_STATEMENT,
