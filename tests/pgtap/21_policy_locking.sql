@@ -17,8 +17,15 @@
 CREATE INDEX CONCURRENTLY pol_big_cic_idx ON pol_big (i);
 DROP INDEX CONCURRENTLY pol_big_c_idx;
 
+-- a deployment that created and filled a table in an earlier transaction
+SELECT pgchange.lock('pol_rules', 'pgTAP 21_policy_locking') IS NOT NULL AS locked \gset
+SELECT pgchange.begin_deployment('pol_rules') AS pol_dep \gset
+CREATE TABLE pol_dep (id bigint PRIMARY KEY, n int);
+INSERT INTO pol_dep SELECT g, g FROM generate_series(1, 2000) g;
+ANALYZE pol_dep;
+
 BEGIN;
-SELECT plan((SELECT 15 + count(*)::int + count(*) FILTER (WHERE runtime)::int
+SELECT plan((SELECT 18 + count(*)::int + count(*) FILTER (WHERE runtime)::int
 				  + count(*) FILTER (WHERE runtime AND fires
 									 AND pg_temp.severity(rule) = 'error')::int
 			   FROM pg_temp.policy_fixtures() WHERE family = 'locking'));
@@ -60,6 +67,15 @@ SELECT throws_ok('CREATE INDEX pol_big_n_idx ON pol_big (n)', 'PC001',
 	'[create-index-non-concurrently] creating index pol_big_n_idx without CONCURRENTLY blocks writes to large table public.pol_big',
 	'create-index-non-concurrently: the same statement on an established large table is blocked');
 
+-- ... or in the same deployment, in an earlier transaction
+SELECT lives_ok('CREATE INDEX pol_dep_n_idx ON pol_dep (n)',
+	'create-index-non-concurrently: passes on a table the running deployment created in an earlier transaction');
+SELECT is(pg_temp.lint_rules('CREATE INDEX ON pol_dep (n)'), '{create-index-non-concurrently}',
+	'create-index-non-concurrently: lint, which sees no deployment, reports it (the deploy''s trigger decides)');
+SELECT pgchange.finish_deployment(:pol_dep, 'succeeded') IS NULL AS finished \gset
+SELECT throws_ok('CREATE INDEX pol_dep_n2_idx ON pol_dep (n)', 'PC001', NULL,
+	'create-index-non-concurrently: once the deployment finished, its tables are established');
+
 -- timestamp -> timestamptz rewrites unless the session time zone is UTC,
 -- PostgreSQL's own test
 SET LOCAL TimeZone = 'UTC';
@@ -82,4 +98,8 @@ SELECT is(pg_temp.lint_rules('ALTER TABLE pol_big ALTER COLUMN e SET NOT NULL'),
 
 SELECT * FROM finish();
 ROLLBACK;
+\o /dev/null
+SELECT pgchange.finish_deployment(:pol_dep, 'succeeded');
+SELECT pgchange.unlock('pol_rules');
+\o
 \ir ../fixtures/policy/cleanup.sql
