@@ -75,7 +75,7 @@ static const PolicyRuleInfo rules[] = {
 	 "varchar(n) or char(n) instead of text", NO_PARAMS},
 	{"prefer-timestamptz", POLICY_WARN, POLICY_SCOPE_STATEMENT,
 	 "timestamp without time zone", NO_PARAMS},
-	{"identifier-too-long", POLICY_ERROR, POLICY_SCOPE_STATEMENT,
+	{"identifier-too-long", POLICY_WARN, POLICY_SCOPE_STATEMENT,
 	 "identifier longer than 63 bytes (PostgreSQL truncates it)", NO_PARAMS},
 	{"name-must-match", POLICY_OFF, POLICY_SCOPE_STATEMENT,
 	 "name of a created object does not match the required pattern",
