@@ -31,7 +31,7 @@ CREATE TABLE pol_s.t (id int);
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(72);
+SELECT plan(75);
 SET LOCAL client_min_messages = warning;
 
 CREATE ROLE regress_pe_deployer IN ROLE pgchange_deployer;
@@ -124,6 +124,12 @@ SELECT throws_ok($q$DO $do$ BEGIN EXECUTE 'DROP TABLE pol_a CASCADE'; END $do$$q
 	'[no-cascade] CASCADE drops more than it names', 'DDL from a DO block is checked too');
 SELECT is((SELECT statement FROM pgchange.violations WHERE violation_id > pg_temp.since()),
 	'DROP TABLE pol_a CASCADE', 'with the text of the dynamic statement');
+SELECT pg_temp.mark();
+SELECT throws_ok($q$DO $do$ BEGIN EXECUTE 'CREATE TABLE pol_m (id int); DROP TABLE pol_m CASCADE'; END $do$$q$,
+	'PC001', NULL, 'a statement of a multi-statement string is blocked');
+SELECT results_eq($$SELECT statement, location FROM pgchange.violations WHERE violation_id > pg_temp.since()$$,
+	$$VALUES ('DROP TABLE pol_m CASCADE', 29)$$,
+	'its violation has its own text and its offset in the string');
 SELECT throws_ok($$SELECT pgchange.run_changeset('none', 0, '1', 'a', 'a.sql', '1:00', 'DROP TABLE pol_a CASCADE')$$,
 	'PC001', '[no-cascade] CASCADE drops more than it names',
 	'and from run_changeset(), before anything is recorded');
@@ -177,6 +183,12 @@ SELECT has_table('pol_s', 't', 'and it is still there');
 SELECT throws_ok('DROP TYPE pol_fix.mood CASCADE', 'PC001',
 	'[drop-column] column pol_fix.typed.m is dropped by CASCADE',
 	'a column dropped by CASCADE is a drop-column violation');
+CREATE ROLE regress_pe_owner;
+CREATE TABLE pol_owned (id int);
+ALTER TABLE pol_owned OWNER TO regress_pe_owner;
+SELECT throws_ok('DROP OWNED BY regress_pe_owner', 'PC001',
+	'[drop-table] table public.pol_owned is dropped by DROP OWNED',
+	'DROP OWNED dropping a table is a drop-table violation');
 CREATE SCHEMA pol_empty;
 SELECT lives_ok('DROP SCHEMA pol_empty CASCADE', 'near miss: CASCADE that takes no table passes');
 CREATE TEMP TABLE pol_tmp (id int);
