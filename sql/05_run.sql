@@ -65,6 +65,10 @@ SELECT * FROM pgchange.tag('empty-project', 'v1');
 SELECT pgchange.finish_deployment(:dep, 'succeeded');
 SELECT pgchange.unlock('run');
 RESET SESSION AUTHORIZATION;
+-- cleanup outside a deployment drops data: the policy engine refuses that
+-- unless an admin breaks the glass with a reason
+SET pgchange.break_glass = 'regress cleanup';
 DROP TABLE t1;
 DROP OWNED BY regress_runner;
+RESET pgchange.break_glass;
 DROP ROLE regress_runner;
