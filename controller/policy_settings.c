@@ -172,15 +172,42 @@ duplicate_key(const cJSON *object, const cJSON *member)
 	return false;
 }
 
+/* "a string", "an object", ... as the server names JSON types */
+static const char *
+type_name(const cJSON *v)
+{
+	if (cJSON_IsNull(v))
+		return "null";
+	if (cJSON_IsString(v))
+		return "a string";
+	if (cJSON_IsNumber(v))
+		return "a number";
+	if (cJSON_IsBool(v))
+		return "a boolean";
+	if (cJSON_IsObject(v))
+		return "an object";
+	return "an array";
+}
+
 /* An integer within [min, max], or an error */
 static void
 check_int(const cJSON *v, int64_t min, int64_t max, const char *where,
 		  const char *path, PolicyErrors *errs)
 {
-	if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
-		v->valuedouble < (double) min || v->valuedouble > (double) max)
-		add_error(errs, where, path, "expected an integer between " INT64_FORMAT
-				  " and " INT64_FORMAT, min, max);
+	char	   *text;
+
+	if (!cJSON_IsNumber(v))
+	{
+		add_error(errs, where, path, "expected an integer, found %s", type_name(v));
+		return;
+	}
+	text = cJSON_PrintUnformatted(v);
+	if (v->valuedouble != floor(v->valuedouble))
+		add_error(errs, where, path, "expected an integer, found %s", text);
+	else if (v->valuedouble < (double) min || v->valuedouble > (double) max)
+		add_error(errs, where, path, "%s is out of range [" INT64_FORMAT ", " INT64_FORMAT "]",
+				  text, min, max);
+	cJSON_free(text);
 }
 
 static void
@@ -192,7 +219,49 @@ check_severity(const cJSON *v, const char *where, const char *path, PolicyErrors
 		add_error(errs, where, path, "expected one of " SEVERITY_CHOICES);
 }
 
-/* statement-regex's list of {id, pattern, message, severity} */
+static void
+check_string(const cJSON *v, bool nonempty, const char *where, const char *path,
+			 PolicyErrors *errs)
+{
+	if (!cJSON_IsString(v) || (nonempty && v->valuestring[0] == '\0'))
+		add_error(errs, where, path, "expected a %sstring, found %s",
+				  nonempty ? "non-empty " : "", type_name(v));
+}
+
+/* A user rule's id: lower-case kebab case, not a built-in one, unique */
+static void
+check_custom_id(const cJSON *list, const cJSON *item, const cJSON *id,
+				const char *where, const char *path, PolicyErrors *errs)
+{
+	const char *s = id->valuestring;
+
+	if (!cJSON_IsString(id))
+		add_error(errs, where, path, "expected a string, found %s", type_name(id));
+	else if (s[0] == '\0' || s[0] == '-' || strlen(s) > 63 ||
+			 strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(s))
+		add_error(errs, where, path, "expected a rule id of lower-case letters, digits and hyphens (at most 63)");
+	else if (policy_rule_find(s))
+		add_error(errs, where, path, "\"%s\" is a built-in rule id", s);
+	else
+	{
+		const cJSON *other;
+
+		cJSON_ArrayForEach(other, list)
+		{
+			const cJSON *oid = cJSON_GetObjectItemCaseSensitive(other, "id");
+
+			if (other == item)
+				break;
+			if (cJSON_IsString(oid) && strcmp(oid->valuestring, s) == 0)
+			{
+				add_error(errs, where, path, "rule id \"%s\" is used twice", s);
+				break;
+			}
+		}
+	}
+}
+
+/* statement-regex's list of {id, pattern, message, severity, detail, hint} */
 static void
 check_custom_rules(const cJSON *v, const char *where, const char *path,
 				   PolicyErrors *errs)
@@ -202,7 +271,7 @@ check_custom_rules(const cJSON *v, const char *where, const char *path,
 
 	if (!cJSON_IsArray(v))
 	{
-		add_error(errs, where, path, "expected an array of {\"id\", \"pattern\", \"message\", \"severity\"} objects");
+		add_error(errs, where, path, "expected an array, found %s", type_name(v));
 		return;
 	}
 	cJSON_ArrayForEach(item, v)
@@ -211,55 +280,69 @@ check_custom_rules(const cJSON *v, const char *where, const char *path,
 		const cJSON *m;
 
 		if (!cJSON_IsObject(item))
-			add_error(errs, where, ipath, "expected an object with \"id\" and \"pattern\"");
-		else
 		{
-			cJSON_ArrayForEach(m, item)
-			{
-				char	   *mpath = path_key(ipath, m->string);
+			add_error(errs, where, ipath, "expected an object, found %s", type_name(item));
+			pfree(ipath);
+			continue;
+		}
+		cJSON_ArrayForEach(m, item)
+		{
+			char	   *mpath = path_key(ipath, m->string);
 
-				if (duplicate_key(item, m))
-					add_error(errs, where, mpath, "duplicate key");
-				else if (strcmp(m->string, "severity") == 0)
-					check_severity(m, where, mpath, errs);
-				else if (strcmp(m->string, "id") == 0 ||
-						 strcmp(m->string, "pattern") == 0 ||
-						 strcmp(m->string, "message") == 0)
-				{
-					if (!cJSON_IsString(m) || m->valuestring[0] == '\0')
-						add_error(errs, where, mpath, "expected a non-empty string");
-				}
-				else
-					add_error(errs, where, mpath, "unknown key; expected one of id, pattern, message, severity");
-				pfree(mpath);
+			if (duplicate_key(item, m))
+				add_error(errs, where, mpath, "duplicate key");
+			else if (strcmp(m->string, "id") == 0)
+				check_custom_id(v, item, m, where, mpath, errs);
+			else if (strcmp(m->string, "pattern") == 0)
+			{
+				if (!cJSON_IsString(m))
+					add_error(errs, where, mpath, "expected a regular expression (string), found %s",
+							  type_name(m));
 			}
-			if (!cJSON_HasObjectItem(item, "id"))
-				add_error(errs, where, ipath, "missing key \"id\"");
-			if (!cJSON_HasObjectItem(item, "pattern"))
-				add_error(errs, where, ipath, "missing key \"pattern\"");
+			else if (strcmp(m->string, "message") == 0)
+				check_string(m, true, where, mpath, errs);
+			else if (strcmp(m->string, "severity") == 0)
+				check_severity(m, where, mpath, errs);
+			else if (strcmp(m->string, "detail") == 0 || strcmp(m->string, "hint") == 0)
+				check_string(m, false, where, mpath, errs);
+			else
+				add_error(errs, where, mpath, "unknown key (known: id, pattern, message, severity, detail, hint)");
+			pfree(mpath);
+		}
+		for (int k = 0; k < 3; k++)
+		{
+			const char *required = k == 0 ? "id" : k == 1 ? "pattern" : "message";
+
+			if (!cJSON_HasObjectItem(item, required))
+				add_error(errs, where, ipath, "missing \"%s\"", required);
 		}
 		pfree(ipath);
 	}
 }
 
-/* One parameter value of a rule, by the catalogue's type */
+/* One parameter value of a rule, by the catalogue's type; null: unset */
 static void
 check_param(const PolicyParam *param, const cJSON *v, const char *where,
 			const char *path, PolicyErrors *errs)
 {
+	if (cJSON_IsNull(v))
+		return;
 	switch (param->type)
 	{
 		case POLICY_PARAM_INT:
 			check_int(v, param->min, param->max, where, path, errs);
 			break;
 		case POLICY_PARAM_STRING:
+			check_string(v, false, where, path, errs);
+			break;
 		case POLICY_PARAM_REGEX:
 			if (!cJSON_IsString(v))
-				add_error(errs, where, path, "expected a string");
+				add_error(errs, where, path, "expected a regular expression (string), found %s",
+						  type_name(v));
 			break;
 		case POLICY_PARAM_BOOL:
 			if (!cJSON_IsBool(v))
-				add_error(errs, where, path, "expected true or false");
+				add_error(errs, where, path, "expected a boolean, found %s", type_name(v));
 			break;
 		case POLICY_PARAM_CUSTOM_RULES:
 			check_custom_rules(v, where, path, errs);
@@ -289,7 +372,7 @@ check_rule(const cJSON *v, const char *where, const char *path, PolicyErrors *er
 
 	if (rule == NULL)
 	{
-		add_error(errs, where, path, "unknown rule");
+		add_error(errs, where, path, "unknown rule (pgchange policy show lists them)");
 		return;
 	}
 	if (cJSON_IsString(v))
@@ -299,7 +382,8 @@ check_rule(const cJSON *v, const char *where, const char *path, PolicyErrors *er
 	}
 	if (!cJSON_IsObject(v))
 	{
-		add_error(errs, where, path, "expected a severity (" SEVERITY_CHOICES ") or an object");
+		add_error(errs, where, path, "expected a severity (" SEVERITY_CHOICES ") or an object, found %s",
+				  type_name(v));
 		return;
 	}
 	cJSON_ArrayForEach(m, v)
@@ -317,23 +401,26 @@ check_rule(const cJSON *v, const char *where, const char *path, PolicyErrors *er
 		{
 			char	   *names = param_names(rule);
 
-			add_error(errs, where, mpath, "unknown parameter; expected one of %s", names);
+			add_error(errs, where, mpath, "unknown parameter (known: %s)", names);
 			pfree(names);
 		}
 		pfree(mpath);
 	}
 }
 
-/* The global document (in_project false) or one of its "projects" */
+/* The global document (top true), one of its "projects", or a project's */
 static void
 check_settings_object(const cJSON *doc, const char *where, const char *path,
-					  bool in_project, PolicyErrors *errs)
+					  bool top, PolicyErrors *errs)
 {
 	const cJSON *m;
 
 	if (!cJSON_IsObject(doc))
 	{
-		add_error(errs, where, path, "expected an object");
+		if (strcmp(path, "$") == 0)
+			add_error(errs, where, path, "expected an object");
+		else
+			add_error(errs, where, path, "expected an object, found %s", type_name(doc));
 		return;
 	}
 	cJSON_ArrayForEach(m, doc)
@@ -348,7 +435,7 @@ check_settings_object(const cJSON *doc, const char *where, const char *path,
 			const cJSON *r;
 
 			if (rules == NULL)
-				add_error(errs, where, mpath, "expected an object of rule ids");
+				add_error(errs, where, mpath, "expected an object, found %s", type_name(m));
 			cJSON_ArrayForEach(r, rules)
 			{
 				char	   *rpath = path_key(mpath, r->string);
@@ -371,42 +458,46 @@ check_settings_object(const cJSON *doc, const char *where, const char *path,
 									   strcmp(m->valuestring, "block") != 0))
 				add_error(errs, where, mpath, "expected one of off, log, block");
 		}
-		else if (strcmp(m->string, POLICY_KEY_PROJECTS) == 0 && !in_project)
+		else if (strcmp(m->string, POLICY_KEY_PROJECTS) == 0 && top)
 		{
 			const cJSON *projects = cJSON_IsObject(m) ? m : NULL;
 			const cJSON *p;
 
 			if (projects == NULL)
-				add_error(errs, where, mpath, "expected an object of project names");
+				add_error(errs, where, mpath, "expected an object, found %s", type_name(m));
 			cJSON_ArrayForEach(p, projects)
 			{
 				char	   *ppath = path_key(mpath, p->string);
 
 				if (duplicate_key(m, p))
 					add_error(errs, where, ppath, "duplicate key");
+				else if (p->string[0] == '\0' || strlen(p->string) > 200)
+					add_error(errs, where, ppath, "a project name has 1 to 200 characters");
 				else
-					check_settings_object(p, where, ppath, true, errs);
+					check_settings_object(p, where, ppath, false, errs);
 				pfree(ppath);
 			}
 		}
+		else if (strcmp(m->string, POLICY_KEY_PROJECTS) == 0)
+			add_error(errs, where, mpath, "\"projects\" is allowed only at the top of the global settings");
 		else
-			add_error(errs, where, mpath, "unknown key; expected one of %s",
-					  in_project ? PROJECT_KEYS : TOP_KEYS);
+			add_error(errs, where, mpath, "unknown key (known: %s)", top ? TOP_KEYS : PROJECT_KEYS);
 		pfree(mpath);
 	}
 }
 
 bool
-policy_settings_validate(const cJSON *doc, const char *where, PolicyErrors *errs)
+policy_settings_validate(const cJSON *doc, bool global, const char *where,
+						 PolicyErrors *errs)
 {
 	int			before = errs->count;
 
-	check_settings_object(doc, where, "$", false, errs);
+	check_settings_object(doc, where, "$", global, errs);
 	return errs->count == before;
 }
 
 cJSON *
-policy_settings_parse(const char *where, char *text, PolicyErrors *errs)
+policy_settings_parse(const char *where, char *text, bool global, PolicyErrors *errs)
 {
 	int			bad_line = 0;
 	const char *end = NULL;
@@ -442,7 +533,7 @@ policy_settings_parse(const char *where, char *text, PolicyErrors *errs)
 		pfree(w);
 		return NULL;
 	}
-	if (!policy_settings_validate(doc, where, errs))
+	if (!policy_settings_validate(doc, global, where, errs))
 	{
 		cJSON_Delete(doc);
 		return NULL;
@@ -451,7 +542,7 @@ policy_settings_parse(const char *where, char *text, PolicyErrors *errs)
 }
 
 cJSON *
-policy_settings_load(const char *path)
+policy_settings_load(const char *path, bool global)
 {
 	size_t		len;
 	char	   *text = changelog_read_file(path, &len);
@@ -460,7 +551,7 @@ policy_settings_load(const char *path)
 
 	if (text == NULL)
 		return NULL;
-	doc = policy_settings_parse(path, text, &errs);
+	doc = policy_settings_parse(path, text, global, &errs);
 	for (int i = 0; i < errs.count; i++)
 		pg_log_error("%s", errs.msgs[i]);
 	if (doc == NULL)

@@ -41,20 +41,22 @@ extern bool policy_blank_comments(char *text, int *bad_line);
 
 /*
  * Parse text (comments allowed) and validate it; where names the source in
- * messages.  NULL when there are errors (all of them in errs).
+ * messages.  global: the document may hold "projects" (the global settings,
+ * or settings to lint with); a project's own document may not.  NULL when
+ * there are errors (all of them in errs).
  */
 extern struct cJSON *policy_settings_parse(const char *where, char *text,
-										   PolicyErrors *errs);
+										   bool global, PolicyErrors *errs);
 
 /* Validate a parsed document; false when errs got messages */
-extern bool policy_settings_validate(const struct cJSON *doc, const char *where,
-									 PolicyErrors *errs);
+extern bool policy_settings_validate(const struct cJSON *doc, bool global,
+									 const char *where, PolicyErrors *errs);
 
 /*
  * Read and validate a file; logs every error (pg_log_error) and returns
  * NULL on failure: the caller exits with the usage code.
  */
-extern struct cJSON *policy_settings_load(const char *path);
+extern struct cJSON *policy_settings_load(const char *path, bool global);
 
 /*
  * The severity a document sets for a rule when it is applied to project

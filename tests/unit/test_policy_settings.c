@@ -19,9 +19,12 @@
 
 static const char *srcdir;
 
-/* Parse a fixture; its errors in errs, the document or NULL returned */
+/*
+ * Parse a fixture as global settings (or a project's own); its errors in
+ * errs, the document or NULL returned.
+ */
 static cJSON *
-parse_fixture(const char *name, PolicyErrors *errs)
+parse_fixture_as(const char *name, bool global, PolicyErrors *errs)
 {
 	char	   *path = psprintf("%s/tests/fixtures/policy/settings/%s", srcdir, name);
 	size_t		len;
@@ -34,18 +37,24 @@ parse_fixture(const char *name, PolicyErrors *errs)
 		ok(0, "read fixture %s", name);
 		return NULL;
 	}
-	doc = policy_settings_parse(name, text, errs);
+	doc = policy_settings_parse(name, text, global, errs);
 	pfree(text);
 	pfree(path);
 	return doc;
 }
 
+static cJSON *
+parse_fixture(const char *name, PolicyErrors *errs)
+{
+	return parse_fixture_as(name, true, errs);
+}
+
 /* The fixture fails with exactly these errors, in this order */
 static void
-expect_errors(const char *name, const char *const *expected)
+expect_errors_as(const char *name, bool global, const char *const *expected)
 {
 	PolicyErrors errs;
-	cJSON	   *doc = parse_fixture(name, &errs);
+	cJSON	   *doc = parse_fixture_as(name, global, &errs);
 	int			n = 0;
 
 	while (expected[n])
@@ -57,6 +66,12 @@ expect_errors(const char *name, const char *const *expected)
 			   "%s: error %d", name, i + 1);
 	cJSON_Delete(doc);
 	policy_errors_free(&errs);
+}
+
+static void
+expect_errors(const char *name, const char *const *expected)
+{
+	expect_errors_as(name, true, expected);
 }
 
 static void
@@ -81,7 +96,7 @@ test_good(void)
 	PolicySeverity s = POLICY_OFF;
 	const cJSON *pattern;
 
-	ok(doc != NULL, "good.json is valid");
+	ok(doc != NULL, "good.json is valid (null parameters mean the default)");
 	is_int(errs.count, 0, "good.json: no errors");
 	for (int i = 0; i < errs.count; i++)
 		printf("#   %s\n", errs.msgs[i]);
@@ -114,27 +129,36 @@ static void
 test_errors(void)
 {
 	static const char *const bad_values[] = {
-		"bad_values.json: $.large_table_rows: expected an integer between 0 and 1000000000000",
-		"bad_values.json: $.large_table_bytes: expected an integer between 0 and 1000000000000000",
+		"bad_values.json: $.large_table_rows: -1 is out of range [0, 1000000000000]",
+		"bad_values.json: $.large_table_bytes: expected an integer, found 1.5",
 		"bad_values.json: $.outside_deployment: expected one of off, log, block",
 		"bad_values.json: $.rules.\"drop-table\".severity: expected one of off, info, warn, error",
 		"bad_values.json: $.rules.\"drop-column\": expected one of off, info, warn, error",
-		"bad_values.json: $.rules.\"too-many-columns\".max_columns: expected an integer between 1 and 1600",
-		"bad_values.json: $.rules.\"prefer-text\": expected a severity (off, info, warn, error) or an object",
-		"bad_values.json: $.rules.\"name-must-match\".pattern: expected a string",
-		"bad_values.json: $.rules.\"statement-regex\".rules[0]: missing key \"pattern\"",
-		"bad_values.json: $.rules.\"statement-regex\".rules[1]: expected an object with \"id\" and \"pattern\"",
-		"bad_values.json: $.rules.\"statement-regex\".rules[2].level: unknown key; expected one of id, pattern, message, severity",
+		"bad_values.json: $.rules.\"too-many-columns\".max_columns: 1601 is out of range [1, 1600]",
+		"bad_values.json: $.rules.\"prefer-text\": expected a severity (off, info, warn, error) or an object, found a boolean",
+		"bad_values.json: $.rules.\"name-must-match\".pattern: expected a regular expression (string), found a number",
+		"bad_values.json: $.rules.\"statement-regex\".rules[0]: missing \"pattern\"",
+		"bad_values.json: $.rules.\"statement-regex\".rules[1]: expected an object, found a string",
+		"bad_values.json: $.rules.\"statement-regex\".rules[2].id: expected a rule id of lower-case letters, digits and hyphens (at most 63)",
+		"bad_values.json: $.rules.\"statement-regex\".rules[2].message: expected a non-empty string, found a string",
+		"bad_values.json: $.rules.\"statement-regex\".rules[2].level: unknown key (known: id, pattern, message, severity, detail, hint)",
+		"bad_values.json: $.rules.\"statement-regex\".rules[3].id: \"drop-table\" is a built-in rule id",
+		"bad_values.json: $.rules.\"statement-regex\".rules[5].id: rule id \"dup\" is used twice",
+		"bad_values.json: $.rules.\"statement-regex\".rules[5].hint: expected a string, found a number",
 		NULL
 	};
 	static const char *const unknown_keys[] = {
-		"unknown_keys.json: $.rules.\"drop-tabel\": unknown rule",
-		"unknown_keys.json: $.rules.\"drop-table\".min_rows: unknown parameter; expected one of severity",
-		"unknown_keys.json: $.rules.\"create-index-non-concurrently\".max_rows: unknown parameter; expected one of severity, min_rows, min_bytes",
-		"unknown_keys.json: $.\"outside-deployment\": unknown key; expected one of rules, large_table_rows, large_table_bytes, outside_deployment, projects",
-		"unknown_keys.json: $.projects.shop.projects: unknown key; expected one of rules, large_table_rows, large_table_bytes, outside_deployment",
+		"unknown_keys.json: $.rules.\"drop-tabel\": unknown rule (pgchange policy show lists them)",
+		"unknown_keys.json: $.rules.\"drop-table\".min_rows: unknown parameter (known: severity)",
+		"unknown_keys.json: $.rules.\"create-index-non-concurrently\".max_rows: unknown parameter (known: severity, min_rows, min_bytes)",
+		"unknown_keys.json: $.\"outside-deployment\": unknown key (known: rules, large_table_rows, large_table_bytes, outside_deployment, projects)",
+		"unknown_keys.json: $.projects.shop.projects: \"projects\" is allowed only at the top of the global settings",
 		"unknown_keys.json: $.projects.shop.rules.\"drop-table\": duplicate key",
-		"unknown_keys.json: $.projects.web: expected an object",
+		"unknown_keys.json: $.projects.web: expected an object, found an array",
+		NULL
+	};
+	static const char *const project[] = {
+		"project.json: $.projects: \"projects\" is allowed only at the top of the global settings",
 		NULL
 	};
 	static const char *const syntax[] = {
@@ -155,6 +179,7 @@ test_errors(void)
 	expect_errors("syntax_error.json", syntax);
 	expect_errors("unterminated_comment.json", unterminated);
 	expect_errors("not_an_object.json", not_object);
+	expect_errors_as("project.json", false, project);
 }
 
 static void
@@ -163,10 +188,10 @@ test_load(void)
 	char	   *good = psprintf("%s/tests/fixtures/policy/settings/good.json", srcdir);
 	cJSON	   *doc;
 
-	doc = policy_settings_load(good);
+	doc = policy_settings_load(good, true);
 	ok(doc != NULL, "policy_settings_load reads a valid file");
 	cJSON_Delete(doc);
-	ok(policy_settings_load("/nonexistent/policy.json") == NULL,
+	ok(policy_settings_load("/nonexistent/policy.json", true) == NULL,
 	   "policy_settings_load refuses a missing file");
 	pfree(good);
 }
