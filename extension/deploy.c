@@ -29,6 +29,8 @@
 #include "utils/tuplestore.h"
 #include "utils/timestamp.h"
 
+#include "policy.h"
+
 PG_FUNCTION_INFO_V1(pgchange_run_changeset);
 
 static const char *no_transaction_reason(Node *stmt);
@@ -171,6 +173,7 @@ pgchange_run_changeset(PG_FUNCTION_ARGS)
 	Datum		values[13];
 	char		nulls[13];
 	int			ret;
+	PolicyRunningChangeset running;
 
 	if (project == NULL || PG_ARGISNULL(1) || changeset_id == NULL || author == NULL ||
 		PG_ARGISNULL(4) || PG_ARGISNULL(5) || body == NULL)
@@ -217,6 +220,13 @@ pgchange_run_changeset(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
+	/* the policy event triggers name this changeset in what they record */
+	running.project = project;
+	running.deployment_id = PG_GETARG_INT64(1);
+	running.changeset = psprintf("%s:%s", changeset_id, author);
+	policy_running_changeset = &running;
+	PG_TRY();
+	{
 	foreach(lc, stmts)
 	{
 		RawStmt    *raw = lfirst_node(RawStmt, lc);
@@ -238,6 +248,12 @@ pgchange_run_changeset(PG_FUNCTION_ARGS)
 			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 		pfree(sql);
 	}
+	}
+	PG_FINALLY();
+	{
+		policy_running_changeset = NULL;
+	}
+	PG_END_TRY();
 	st.statement = 0;
 	error_context_stack = errcb.previous;
 

@@ -5,11 +5,15 @@
  *	  pgchange.lint() and by the event triggers with the same result.
  *
  * Files:
- *	  policy.c			settings (jsonb -> PolicySettings), the rule loop,
- *						reporting, recording in pgchange.violations, ERROR
+ *	  policy.c			the rule loop, reporting, parameters, the
+ *						statement-regex rule, policy_show/policy_rules
+ *	  policy_settings.c	settings (jsonb -> PolicySettings): validation
+ *						naming JSON paths, the overlay of layers
  *	  policy_facts.c	live facts about relations (size, rows, new here)
  *	  policy_lint.c		pgchange.lint(): raw_parser, rules, rows out
- *	  policy_trigger.c	event triggers, guard mode, pgchange.ddl_log
+ *	  policy_record.c	recording in pgchange.violations / ddl_log, in the
+ *						transaction or through a background worker
+ *	  policy_trigger.c	event triggers, guard mode, break-glass, ERROR
  *	  policy_rules_*.c	the rules themselves (PolicyRuleImpl tables)
  *	  ../common/policy_catalog.c	rule ids, default severities, parameters
  *
@@ -27,6 +31,8 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
@@ -107,6 +113,9 @@ typedef struct PolicyContext
 	List	   *created_here;
 	List	   *violations;		/* of PolicyViolation *, in report order */
 	MemoryContext cxt;			/* everything above lives here */
+	/* fields below are the engine's (rules never read them) */
+	int64		deployment_id;	/* during a deployment, else 0 */
+	const char *rule_running;	/* id of the rule being called, or NULL */
 } PolicyContext;
 
 /* Live facts about a relation named in a statement */
@@ -181,5 +190,116 @@ extern bool policy_relation_is_large(const PolicyContext *ctx, const char *rule,
 									 const PolicyRelFacts *facts);
 /* lint: remember a relation created by an earlier statement of the text */
 extern void policy_note_created(PolicyContext *ctx, RangeVar *rv);
+
+/* ==================================================================
+ * Engine internals: used by policy*.c, deploy.c and pgchange.c, never
+ * by rules.
+ * ================================================================== */
+
+/* the engine's own statement-scope rule: statement-regex (policy.c) */
+extern const PolicyRuleImpl policy_rules_engine[];
+
+/* ---- policy_settings.c ---- */
+
+/* validate one settings document; projects: the "projects" key is allowed */
+extern void policy_settings_validate_doc(Jsonb *settings, bool projects);
+/* the catalogue defaults alone */
+extern PolicySettings *policy_settings_defaults(void);
+/* overlay one validated document (its top level, then projects->project) */
+extern void policy_settings_apply(PolicySettings *settings, Jsonb *doc,
+								  const char *project);
+/* effective settings as a settings document with every rule and param */
+extern Jsonb *policy_settings_to_jsonb(const PolicySettings *settings);
+extern const PolicyRuleSetting *policy_rule_setting(const PolicySettings *settings,
+													const char *rule);
+extern PolicySeverity policy_severity_of(const PolicySettings *settings,
+										 const char *rule);
+/* a rule's parameter value as jsonb: settings, else default; NULL if unset */
+extern Jsonb *policy_settings_param(const PolicySettings *settings,
+									const char *rule, const char *name);
+
+/* ---- policy.c ---- */
+
+/* report with an explicit severity (statement-regex, sql_drop, runtime) */
+extern void policy_report_as(PolicyContext *ctx, const char *rule,
+							 PolicySeverity severity, const char *object,
+							 const char *message, const char *detail,
+							 const char *hint);
+/* was (rule, object) already reported in this context? rule NULL: any */
+extern bool policy_reported(const PolicyContext *ctx, const char *rule,
+							const char *object);
+/* the highest severity among the context's violations */
+extern PolicySeverity policy_max_severity(const PolicyContext *ctx);
+/* skip blanks and comments from pos; the statement's text from its first token */
+extern int	policy_skip_blank(const char *s, int pos, int end);
+extern char *policy_statement_text(const char *source, int location, int len,
+								   int *start);
+/* InitMaterializedSRF on every supported version */
+extern void policy_init_srf(FunctionCallInfo fcinfo);
+
+/*
+ * Run pgchange's own queries as the extension's owner with search_path
+ * pg_catalog, pg_temp: the caller needs no rights on the tables, and
+ * objects the caller planted in its search_path are never found.
+ */
+typedef struct PolicyAsOwner
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+} PolicyAsOwner;
+
+extern bool policy_schema_exists(void);
+extern Oid	policy_owner(void);
+extern void policy_as_owner_begin(PolicyAsOwner *st);
+extern void policy_as_owner_end(PolicyAsOwner *st);
+
+/* ---- policy_facts.c ---- */
+
+/* run time: relations created in this transaction or this deployment */
+extern void policy_track_created(Oid relid, int64 deployment_id);
+extern bool policy_is_tracked_created(Oid relid, int64 deployment_id);
+
+/* ---- policy_record.c ---- */
+
+/* rows for pgchange.violations and pgchange.ddl_log, with who and where */
+typedef struct PolicyRecord
+{
+	char	   *at;
+	char	   *username;		/* session_user */
+	char	   *effective_user; /* current_user */
+	char	   *application_name;
+	char	   *client_addr;
+	int			pid;
+	const char *project;		/* during a deployment */
+	const char *changeset;
+	int64		deployment_id;
+	const char *break_glass;	/* the honoured reason, or NULL */
+	StringInfoData violations;	/* JSON objects, comma separated */
+	StringInfoData ddl_log;
+} PolicyRecord;
+
+extern void policy_record_who(PolicyRecord *rec);
+extern void policy_record_violation(PolicyRecord *rec, const PolicyViolation *v,
+									PolicyPhase phase, bool blocked);
+extern void policy_record_ddl(PolicyRecord *rec, const char *command_tag,
+							  const char *statement, const char *objects_json,
+							  bool blocked);
+extern bool policy_record_empty(const PolicyRecord *rec);
+/* in the current transaction */
+extern void policy_record_store(PolicyRecord *rec);
+/* committed on its own (background worker), before an ERROR */
+extern void policy_record_store_autonomous(PolicyRecord *rec);
+
+/* ---- deploy.c: the changeset pgchange.run_changeset() is running ---- */
+
+typedef struct PolicyRunningChangeset
+{
+	const char *project;
+	int64		deployment_id;
+	const char *changeset;		/* "id:author" */
+} PolicyRunningChangeset;
+
+extern PolicyRunningChangeset *policy_running_changeset;	/* NULL outside */
 
 #endif							/* PGCHANGE_POLICY_H */
