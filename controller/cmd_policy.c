@@ -197,7 +197,7 @@ policy_push_run(const GlobalOptions *g, int argc, char **argv)
 	cJSON_free(text);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
-		int			rc = pgc_fail_exit(res, conn);
+		int			rc = policy_push_failed(res, conn);
 
 		PQfinish(conn);
 		return rc;

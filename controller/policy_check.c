@@ -476,6 +476,18 @@ policy_check_print_github(const CheckResult *r, FILE *out)
 /* ---- deploy ---- */
 
 int
+policy_push_failed(PGresult *res, PGconn *conn)
+{
+	bool		denied = pgc_sqlstate_is(res, "42501");
+	int			rc = pgc_fail_exit(res, conn);
+
+	/* EXECUTE on policy_push is granted to pgchange_admin only */
+	if (denied)
+		pg_log_error_hint("Pushing policy settings takes a member of pgchange_admin.");
+	return rc;
+}
+
+int
 policy_deploy_parse_option(int opt, const char *arg)
 {
 	if (opt != OPT_POLICY_FILE)
@@ -502,7 +514,7 @@ policy_deploy_push(PGconn *conn, const GlobalOptions *g)
 					   params, NULL, NULL, 0);
 	cJSON_free(text);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		return pgc_fail_exit(res, conn);
+		return policy_push_failed(res, conn);
 	PQclear(res);
 	deploy_settings_pushed = true;
 	pg_log_info("policy settings pushed for project \"%s\"", g->project);

@@ -89,6 +89,9 @@ extern int	policy_deploy_push(PGconn *conn, const GlobalOptions *g);
 extern int	policy_deploy_check(PGconn *conn, const GlobalOptions *g,
 								const Plan *plan);
 
+/* Report a failed pgchange.policy_push() call; its exit code */
+extern int	policy_push_failed(PGresult *res, PGconn *conn);
+
 /* Did a failed statement break a policy (SQLSTATE class PC)? */
 extern bool policy_sqlstate_blocked(const PGresult *res);
 
