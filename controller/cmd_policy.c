@@ -131,7 +131,7 @@ check_run(const GlobalOptions *g, int argc, char **argv)
 			if (g->json)
 				out_json_print(policy_check_json(&r));
 			else
-				policy_check_print_text(&r, g, stdout);
+				policy_check_print_text(&r, g, g->quiet ? POLICY_ERROR : POLICY_INFO, stdout);
 			/* annotations go where the runner reads them, JSON stays clean */
 			if (policy_check_github_actions())
 				policy_check_print_github(&r, g->json ? stderr : stdout);

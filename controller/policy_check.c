@@ -348,10 +348,12 @@ policy_check_free(CheckResult *r)
  * FILE:LINE: changeset NAME, then one entry per violation there:
  *   error [rule] message
  *         hint: ...
- * -v adds the detail and the statement; -q shows only error-level ones.
+ * Only violations at min_severity or above; -v adds the detail and the
+ * statement; -q drops the count at the end.
  */
 void
-policy_check_print_text(const CheckResult *r, const GlobalOptions *g, FILE *out)
+policy_check_print_text(const CheckResult *r, const GlobalOptions *g,
+						PolicySeverity min_severity, FILE *out)
 {
 	const CheckViolation *prev = NULL;
 
@@ -359,7 +361,7 @@ policy_check_print_text(const CheckResult *r, const GlobalOptions *g, FILE *out)
 	{
 		const CheckViolation *v = &r->v[i];
 
-		if (g->quiet && v->severity < POLICY_ERROR)
+		if (v->severity < min_severity)
 			continue;
 		if (prev == NULL || prev->line != v->line || strcmp(prev->file, v->file) != 0)
 			fprintf(out, "%s%s:%d: changeset %s\n", prev ? "\n" : "", v->file, v->line,
@@ -532,7 +534,12 @@ policy_deploy_check(PGconn *conn, const GlobalOptions *g, const Plan *plan)
 						   deploy_settings_pushed ? NULL : deploy_settings, &r);
 	if (rc == PGC_EXIT_OK && r.n > 0)
 	{
-		policy_check_print_text(&r, g, stderr);
+		/* what stops the deploy in full; the rest is pgchange check's job */
+		if (r.count[POLICY_ERROR] > 0 || g->verbose > 0)
+			policy_check_print_text(&r, g, g->verbose > 0 ? POLICY_INFO : POLICY_ERROR, stderr);
+		else if (r.count[POLICY_WARN] > 0)
+			pg_log_warning("the policy check found %d warning(s) in the changesets to run; \"pgchange check\" lists them",
+						   r.count[POLICY_WARN]);
 		if (policy_check_github_actions())
 			policy_check_print_github(&r, g->json ? stderr : stdout);
 		if (r.count[POLICY_ERROR] > 0)

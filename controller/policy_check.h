@@ -60,7 +60,7 @@ extern void policy_check_free(CheckResult *result);
 
 /* Renderings: text grouped by FILE:LINE, JSON, GitHub Actions annotations */
 extern void policy_check_print_text(const CheckResult *r, const GlobalOptions *g,
-									FILE *out);
+									PolicySeverity min_severity, FILE *out);
 extern struct cJSON *policy_check_json(const CheckResult *r);
 extern void policy_check_print_github(const CheckResult *r, FILE *out);
 /* GITHUB_ACTIONS=true */
@@ -82,8 +82,9 @@ extern int	policy_deploy_parse_option(int opt, const char *arg);
 extern int	policy_deploy_push(PGconn *conn, const GlobalOptions *g);
 
 /*
- * The check before a deploy, on the changesets it will run: prints what
- * it finds on standard error; exit code policy when an error-level
+ * The check before a deploy, on the changesets it will run: prints the
+ * error-level violations (all of them with -v, a count of warnings
+ * otherwise) on standard error; exit code policy when an error-level
  * violation means the deploy must not start.
  */
 extern int	policy_deploy_check(PGconn *conn, const GlobalOptions *g,

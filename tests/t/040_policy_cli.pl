@@ -226,21 +226,26 @@ my $cl2 = write_file('two.sql', <<'EOF');
 --liquibase formatted sql
 
 --changeset alice:1
---comment: a varchar, warned about
 --rollback DROP TABLE t1;
 CREATE TABLE t1 (id bigint PRIMARY KEY, code varchar(3));
 EOF
+($rc, $out, $err) = pgchange('deploy', '-c', $cl2, '-d', $as_deployer, '-p', 'two', '--dry-run', '-v');
+is($rc, 0, 'warnings only: deploy goes on') or diag($err);
+like($err, qr/two\.sql:3: changeset two\.sql::1::alice\n  warn  \[changeset-without-comment\].*two\.sql:5: changeset two\.sql::1::alice\n  info  \[prefer-text\].*\n        detail: In PostgreSQL.*\n.*\n        statement: CREATE TABLE t1/s,
+	'with -v it lists what the check found, with details and statements');
 ($rc, $out, $err) = pgchange('deploy', '-c', $cl2, '-d', $as_deployer, '-p', 'two');
 is($rc, 0, 'warnings only: the deploy runs') or diag($err);
-like($err, qr/info  \[prefer-text\]/, 'and shows what it found');
+like($err, qr/warning: the policy check found 1 warning\(s\) in the changesets to run; "pgchange check" lists them/,
+	'without -v it counts the warnings');
+unlike($err, qr/prefer-text/, 'and does not list them');
 open my $fh, '>>', $cl2 or die;
 print $fh "\n--changeset alice:2\n--comment: more\n--rollback DROP TABLE t2;\nCREATE TABLE t2 (id bigint PRIMARY KEY);\n";
 close $fh;
 ($rc, $out) = pgchange('check', '-c', $cl2, '-d', $as_deployer, '-p', 'two');
 like($out, qr/1 changeset\(s\) checked: 0 error\(s\), 0 warning\(s\), 0 info/, 'check looks at pending changesets only');
 ($rc, $out) = pgchange('check', '-c', $cl2, '-d', $as_deployer, '-p', 'two', '--all');
-like($out, qr/2 changeset\(s\) checked: .* 1 info/, '--all checks applied ones too');
-like($out, qr/two\.sql:6: changeset two\.sql::1::alice/, 'and reports them');
+like($out, qr/2 changeset\(s\) checked: 0 error\(s\), 1 warning\(s\), 1 info/, '--all checks applied ones too');
+like($out, qr/two\.sql:5: changeset two\.sql::1::alice/, 'and reports them');
 
 # deploy --policy: an admin pushes the project's settings, then deploys
 my $allow = write_file('allow.json', '{"rules": {"drop-table": "off", "concurrently-in-transaction": "off"}}');
