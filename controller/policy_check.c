@@ -36,6 +36,43 @@ body_file(const Changeset *cs)
 	return cs->body_file ? cs->body_file : cs->file;
 }
 
+/*
+ * The SQL of a changeset as lint sees it, its line 1 being the file's
+ * body_line.  Goose drops its annotation lines from the body and runs the
+ * statements it split; they are put back on their own file lines here
+ * (each after a ';', which goose's statements end with anyway), so a
+ * violation's line is the file's.
+ */
+static char *
+lint_body(const Changeset *cs)
+{
+	StringInfoData buf;
+	int			line = cs->body_line;
+
+	if (cs->statements == NULL || cs->nstatements == 0)
+		return runner_effective_body(cs);
+	initStringInfo(&buf);
+	for (int i = 0; i < cs->nstatements; i++)
+	{
+		if (i > 0)
+		{
+			appendStringInfoChar(&buf, '\n');
+			line++;
+		}
+		while (line < cs->statement_lines[i])
+		{
+			appendStringInfoChar(&buf, '\n');
+			line++;
+		}
+		if (i > 0)
+			appendStringInfoString(&buf, "; ");
+		appendStringInfoString(&buf, cs->statements[i]);
+		for (const char *p = cs->statements[i]; *p; p++)
+			line += (*p == '\n');
+	}
+	return buf.data;
+}
+
 /* Does the check look at this changeset? */
 static bool
 checked(const PlanItem *it, bool all)
@@ -113,7 +150,7 @@ report_unparsable(PGconn *conn, const char *project, const Plan *plan, bool all,
 
 		if (!checked(it, all))
 			continue;
-		body = runner_effective_body(cs);
+		body = lint_body(cs);
 		params[0] = body;
 		params[1] = settings;
 		params[2] = project;
@@ -138,7 +175,7 @@ report_unparsable(PGconn *conn, const char *project, const Plan *plan, bool all,
 			found++;
 		}
 		PQclear(res);
-		pg_free(body);
+		pfree(body);
 	}
 	return found;
 }
@@ -257,7 +294,7 @@ policy_check_plan(PGconn *conn, const char *project, const Plan *plan, bool all,
 			continue;
 		r->nchecked++;
 		check_changelog_rules(r, i, it->cs, sev);
-		body = runner_effective_body(it->cs);
+		body = lint_body(it->cs);
 		o = cJSON_CreateObject();
 		cJSON_AddNumberToObject(o, "i", i);
 		cJSON_AddStringToObject(o, "sql", body);
@@ -268,7 +305,7 @@ policy_check_plan(PGconn *conn, const char *project, const Plan *plan, bool all,
 		appendStringInfoString(&batch, entry);
 		cJSON_free(entry);
 		cJSON_Delete(o);
-		pg_free(body);
+		pfree(body);
 	}
 	appendStringInfoChar(&batch, ']');
 

@@ -209,6 +209,36 @@ EOF
 is($rc, 2, 'a changeset that does not parse exits 2');
 like($err, qr/broken\.sql:7: changeset broken\.sql::1::eve does not parse: syntax error/, 'named at FILE:LINE');
 
+# a master's sqlFile: statements are reported in the SQL file, the
+# changelog rules at the changeSet in the master
+mkdir "$dir/sql" or die;
+write_file('sql/cleanup.sql', "-- one statement per line\nSELECT 1;\nTRUNCATE victim;\n");
+my $master = write_file('master.xml', <<'EOF');
+<?xml version="1.0" encoding="UTF-8"?>
+<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog">
+    <changeSet id="cleanup" author="frank">
+        <comment>empty the victim table</comment>
+        <sqlFile path="sql/cleanup.sql" relativeToChangelogFile="true"/>
+    </changeSet>
+</databaseChangeLog>
+EOF
+($rc, $out, $err) = pgchange('check', '-c', $master, '-d', $as_deployer, '-p', 'master');
+is($rc, 5, 'check of an XML master exits 5 on its sqlFile\'s TRUNCATE');
+like($out, qr/^\Q$dir\E\/sql\/cleanup\.sql:3: changeset master\.xml::cleanup::frank\n  error \[truncate\]/m,
+	'a sqlFile statement is reported at its line in the SQL file');
+like($out, qr/^\Q$dir\E\/master\.xml:3: changeset master\.xml::cleanup::frank\n  warn  \[changeset-without-rollback\]/m,
+	'the changelog rules at the changeSet element of the master');
+
+# goose: no metadata, the Down section is the rollback
+mkdir "$dir/goose" or die;
+write_file('goose/00001_drop.sql', "-- +goose Up\n-- +goose StatementBegin\nSELECT 1;\n-- +goose StatementEnd\nDROP TABLE victim;\n");
+($rc, $out, $err) = pgchange('check', '-c', "$dir/goose", '-d', $as_deployer, '-p', 'goose');
+is($rc, 5, 'check of a goose directory');
+like($out, qr/00001_drop\.sql:5: changeset .*\n  error \[drop-table\] dropping table public\.victim/,
+	'goose: the statement at its line');
+like($out, qr/\[changeset-without-rollback\].*\n        hint: Add a "-- \+goose Down" section\./,
+	'goose: a migration without Down has no rollback, with a goose hint');
+
 # ---------------------------------------------------------------------------
 # deploy: the check first; --policy; the event triggers at run time
 
