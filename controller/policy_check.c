@@ -344,7 +344,8 @@ policy_check_plan(PGconn *conn, const char *project, const Plan *plan, bool all,
 			}
 			PQclear(res);
 		}
-		else if (pgc_sqlstate_is(res, "42") || pgc_sqlstate_is(res, "22P0"))
+		else if (pgc_sqlstate_is(res, "42601") ||
+				 PQresultErrorField(res, PG_DIAG_INTERNAL_POSITION) != NULL)
 		{
 			/* a changeset does not parse: say which, where */
 			PQclear(res);

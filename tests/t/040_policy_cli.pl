@@ -322,6 +322,26 @@ is(psql(q{SELECT status FROM pgchange.deployments ORDER BY deployment_id DESC LI
 is(psql(q{SELECT count(*) FROM pgchange.violations WHERE rule = 'drop-table' AND blocked AND changeset LIKE '%mallory%'}),
 	'1', 'the blocked violation is recorded with its changeset');
 
+# statement by statement, failOnError:false: still blocked, and the deploy stops
+my $cl5 = write_file('five.sql', <<'EOF');
+--liquibase formatted sql
+
+--changeset mallory:2 runInTransaction:false failOnError:false
+--comment: also harmless, surely
+--rollback empty
+DO $$ BEGIN EXECUTE 'DROP TABLE ' || 'victim'; END $$;
+
+--changeset mallory:3
+--comment: never reached
+--rollback empty
+CREATE TABLE after_block (id bigint PRIMARY KEY);
+EOF
+($rc, $out, $err) = pgchange('deploy', '-c', $cl5, '-d', $as_deployer, '-p', 'five');
+is($rc, 5, 'a blocked statement outside a transaction exits 5, failOnError:false or not');
+like($err, qr/five\.sql:6: changeset five\.sql::2::mallory failed/, 'naming its line');
+is(psql(q{SELECT to_regclass('victim') IS NOT NULL AND to_regclass('after_block') IS NULL}), 't',
+	'the deploy stopped there');
+
 # ---------------------------------------------------------------------------
 # drift
 
