@@ -17,6 +17,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_collation_d.h"
 #include "catalog/pg_namespace.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -362,6 +363,36 @@ policy_as_owner_end(PolicyAsOwner *st)
 {
 	AtEOXact_GUC(true, st->save_nestlevel);
 	SetUserIdAndSecContext(st->save_userid, st->save_sec_context);
+}
+
+/*
+ * Execute one of the engine's fixed queries through a plan prepared once
+ * per backend (the event triggers run for every DDL statement: parsing
+ * and planning their queries each time would cost more than the rules).
+ * The plan cache replans after changes to the tables.  Caller is
+ * connected to SPI.
+ */
+int
+policy_spi_execute(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
+				   Datum *values, const char *nulls, bool read_only)
+{
+	int			ret;
+
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, nargs, argtypes);
+
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(p) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		*plan = p;
+	}
+	ret = SPI_execute_plan(*plan, values, nulls, read_only, 0);
+	if (ret < 0)
+		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s", sql, SPI_result_code_string(ret));
+	return ret;
 }
 
 /* ------------------------------------------------------------------ */

@@ -14,6 +14,7 @@
  *	  policy_record.c	recording in pgchange.violations / ddl_log, in the
  *						transaction or through a background worker
  *	  policy_trigger.c	event triggers, guard mode, break-glass, ERROR
+ *	  policy_session.c	per backend: _PG_init, the statement text, roles
  *	  policy_rules_*.c	the rules themselves (PolicyRuleImpl tables)
  *	  ../common/policy_catalog.c	rule ids, default severities, parameters
  *
@@ -31,6 +32,7 @@
 
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
@@ -208,6 +210,9 @@ extern PolicySettings *policy_settings_defaults(void);
 /* overlay one validated document (its top level, then projects->project) */
 extern void policy_settings_apply(PolicySettings *settings, Jsonb *doc,
 								  const char *project);
+/* effective settings from the stored documents (NULL: none) and overrides */
+extern PolicySettings *policy_settings_build(Jsonb *global, Jsonb *own,
+											 Jsonb *overrides, const char *project);
 /* effective settings as a settings document with every rule and param */
 extern Jsonb *policy_settings_to_jsonb(const PolicySettings *settings);
 extern const PolicyRuleSetting *policy_rule_setting(const PolicySettings *settings,
@@ -249,6 +254,11 @@ typedef struct PolicyAsOwner
 	int			save_nestlevel;
 } PolicyAsOwner;
 
+/* run a fixed query through a plan kept for the backend's life */
+extern int	policy_spi_execute(SPIPlanPtr *plan, const char *sql, int nargs,
+							   Oid *argtypes, Datum *values, const char *nulls,
+							   bool read_only);
+
 extern bool policy_schema_exists(void);
 extern Oid	policy_owner(void);
 extern void policy_as_owner_begin(PolicyAsOwner *st);
@@ -259,6 +269,24 @@ extern void policy_as_owner_end(PolicyAsOwner *st);
 /* run time: relations created in this transaction or this deployment */
 extern void policy_track_created(Oid relid, int64 deployment_id);
 extern bool policy_is_tracked_created(Oid relid, int64 deployment_id);
+
+/* statements: the existing relation one locks; DDL on temporary objects only */
+extern RangeVar *policy_statement_target(Node *stmt);
+extern bool policy_statement_is_temp_only(Node *stmt);
+
+/* ---- policy_session.c ---- */
+
+extern char *policy_break_glass;	/* pgchange.break_glass */
+/* the query string the running utility statement came from, its place */
+extern void policy_statement_source(Node *parsetree, const char **query,
+									int *location, int *len);
+/* session_user is a member of pgchange_admin or a superuser */
+extern bool policy_session_is_admin(void);
+
+/* ---- policy_trigger.c ---- */
+
+/* a (sub)transaction ended (InvalidSubTransactionId: the transaction) */
+extern void policy_trigger_forget(SubTransactionId subid);
 
 /* ---- policy_record.c ---- */
 

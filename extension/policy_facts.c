@@ -30,6 +30,7 @@
 #include "catalog/pg_tablespace_d.h"
 #include "common/relpath.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "storage/bufpage.h"
 #include "storage/itemid.h"
 #include "utils/builtins.h"
@@ -58,7 +59,11 @@ main_fork_bytes(Oid relid, Form_pg_class c)
 	if (!RELKIND_HAS_STORAGE(c->relkind))
 		return 0;
 	if (!OidIsValid(filenode))
+#if PG_VERSION_NUM >= 160000
+		filenode = RelationMapOidToFilenumber(relid, c->relisshared);
+#else
 		filenode = RelationMapOidToFilenode(relid, c->relisshared);
+#endif
 	if (!OidIsValid(filenode))
 		return 0;
 	/* another session's temporary table: its files are not ours to read */
@@ -318,4 +323,101 @@ policy_relation_is_large(const PolicyContext *ctx, const char *rule,
 		return false;
 	return facts->rows >= (double) policy_param_int(ctx, rule, "min_rows") ||
 		facts->bytes >= policy_param_int(ctx, rule, "min_bytes");
+}
+
+/* ------------------------------------------------------------------ */
+/* What a statement touches                                            */
+/* ------------------------------------------------------------------ */
+
+static bool
+rangevar_is_temp(RangeVar *rv)
+{
+	Oid			relid;
+
+	if (rv == NULL)
+		return false;
+	if (rv->relpersistence == RELPERSISTENCE_TEMP ||
+		(rv->schemaname && strcmp(rv->schemaname, "pg_temp") == 0))
+		return true;
+	relid = RangeVarGetRelidExtended(rv, NoLock, RVR_MISSING_OK, NULL, NULL);
+	return OidIsValid(relid) && get_rel_persistence(relid) == RELPERSISTENCE_TEMP;
+}
+
+/* the existing relation a statement locks, or NULL */
+RangeVar *
+policy_statement_target(Node *stmt)
+{
+	switch (nodeTag(stmt))
+	{
+		case T_AlterTableStmt:
+			return ((AlterTableStmt *) stmt)->relation;
+		case T_IndexStmt:
+			return ((IndexStmt *) stmt)->relation;
+		case T_RenameStmt:
+			return ((RenameStmt *) stmt)->relation;
+		case T_CreateTrigStmt:
+			return ((CreateTrigStmt *) stmt)->relation;
+		case T_RuleStmt:
+			return ((RuleStmt *) stmt)->relation;
+		case T_CreatePolicyStmt:
+			return ((CreatePolicyStmt *) stmt)->table;
+		case T_AlterPolicyStmt:
+			return ((AlterPolicyStmt *) stmt)->table;
+		case T_AlterObjectSchemaStmt:
+			return ((AlterObjectSchemaStmt *) stmt)->relation;
+		case T_CreateStmt:
+			{
+				CreateStmt *c = (CreateStmt *) stmt;
+
+				/* PARTITION OF / INHERITS lock the parent */
+				return c->inhRelations ? linitial_node(RangeVar, c->inhRelations) : NULL;
+			}
+		case T_DropStmt:
+			{
+				DropStmt   *d = (DropStmt *) stmt;
+
+				if ((d->removeType == OBJECT_TABLE || d->removeType == OBJECT_INDEX ||
+					 d->removeType == OBJECT_MATVIEW) && d->objects != NIL)
+					return makeRangeVarFromNameList(linitial(d->objects));
+				return NULL;
+			}
+		default:
+			return NULL;
+	}
+}
+
+/* DDL on temporary objects only: not schema drift, never guarded */
+bool
+policy_statement_is_temp_only(Node *stmt)
+{
+	switch (nodeTag(stmt))
+	{
+		case T_CreateStmt:
+			return rangevar_is_temp(((CreateStmt *) stmt)->relation);
+		case T_CreateTableAsStmt:
+			return rangevar_is_temp(((CreateTableAsStmt *) stmt)->into->rel);
+		case T_ViewStmt:
+			return rangevar_is_temp(((ViewStmt *) stmt)->view);
+		case T_CreateSeqStmt:
+			return rangevar_is_temp(((CreateSeqStmt *) stmt)->sequence);
+		case T_DropStmt:
+			{
+				DropStmt   *d = (DropStmt *) stmt;
+				ListCell   *lc;
+
+				if (d->removeType != OBJECT_TABLE && d->removeType != OBJECT_INDEX &&
+					d->removeType != OBJECT_VIEW && d->removeType != OBJECT_SEQUENCE)
+					return false;
+				foreach(lc, d->objects)
+					if (!rangevar_is_temp(makeRangeVarFromNameList(lfirst(lc))))
+						return false;
+				return d->objects != NIL;
+			}
+		default:
+			{
+				RangeVar   *rv = policy_statement_target(stmt);
+
+				return rv && rangevar_is_temp(rv);
+			}
+	}
 }

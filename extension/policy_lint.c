@@ -69,7 +69,11 @@ parse_quietly(const char *sql)
 
 	(void) set_config_option("client_min_messages", "error", PGC_USERSET,
 							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+#if PG_VERSION_NUM >= 140000
 	stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
+#else
+	stmts = raw_parser(sql);
+#endif
 	AtEOXact_GUC(true, nestlevel);
 	return stmts;
 }

@@ -87,7 +87,9 @@ client_addr(void)
 void
 policy_record_who(PolicyRecord *rec)
 {
-	rec->at = pstrdup(timestamptz_to_str(GetCurrentTimestamp()));
+	/* ISO 8601 whatever the DateStyle: the worker reads it with its own */
+	rec->at = JsonEncodeDateTime(NULL, TimestampTzGetDatum(GetCurrentTimestamp()),
+								 TIMESTAMPTZOID, NULL);
 	rec->username = GetUserNameFromId(GetSessionUserId(), false);
 	rec->effective_user = GetUserNameFromId(GetUserId(), false);
 	rec->application_name = application_name ? pstrdup(application_name) : NULL;
@@ -162,8 +164,11 @@ payload_of(const PolicyRecord *rec)
 
 /* insert the rows of a payload; the caller runs as the extension's owner */
 static void
-store_payload(const char *payload)
+store_payload(const char *payload, bool keep_plans)
 {
+	static SPIPlanPtr kept[2] = {NULL, NULL};
+	SPIPlanPtr	once[2] = {NULL, NULL};
+	SPIPlanPtr *plans = keep_plans ? kept : once;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
 	int			ret;
@@ -171,7 +176,7 @@ store_payload(const char *payload)
 	values[0] = CStringGetTextDatum(payload);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args(
+	ret = policy_spi_execute(&plans[0],
 		"INSERT INTO pgchange.violations (at, rule, severity, message, detail, hint, "
 		"  statement, object, location, phase, blocked, project, changeset, deployment_id, "
 		"  username, effective_user, application_name, pid, break_glass) "
@@ -180,17 +185,17 @@ store_payload(const char *payload)
 		"  r.username, r.effective_user, r.application_name, r.pid, r.break_glass "
 		"FROM pg_catalog.jsonb_populate_recordset(NULL::pgchange.violations, "
 		"  pg_catalog.jsonb_extract_path($1::pg_catalog.jsonb, 'violations')) r",
-		1, argtypes, values, NULL, false, 0);
+		1, argtypes, values, NULL, false);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "recording policy violations failed: %s", SPI_result_code_string(ret));
-	ret = SPI_execute_with_args(
+	ret = policy_spi_execute(&plans[1],
 		"INSERT INTO pgchange.ddl_log (at, username, effective_user, application_name, pid, "
 		"  client_addr, command_tag, statement, objects, blocked, break_glass) "
 		"SELECT r.at, r.username, r.effective_user, r.application_name, r.pid, "
 		"  r.client_addr, r.command_tag, r.statement, r.objects, r.blocked, r.break_glass "
 		"FROM pg_catalog.jsonb_populate_recordset(NULL::pgchange.ddl_log, "
 		"  pg_catalog.jsonb_extract_path($1::pg_catalog.jsonb, 'ddl_log')) r",
-		1, argtypes, values, NULL, false, 0);
+		1, argtypes, values, NULL, false);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "recording in pgchange.ddl_log failed: %s", SPI_result_code_string(ret));
 	SPI_finish();
@@ -211,7 +216,7 @@ policy_record_store(PolicyRecord *rec)
 	if (policy_record_empty(rec))
 		return;
 	policy_as_owner_begin(&as);
-	store_payload(payload_of(rec));
+	store_payload(payload_of(rec), true);
 	policy_as_owner_end(&as);
 }
 
@@ -303,7 +308,7 @@ pgchange_policy_record_worker(Datum main_arg)
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "recording blocked policy violations");
-	store_payload(shared->payload);
+	store_payload(shared->payload, false);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);

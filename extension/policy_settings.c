@@ -595,9 +595,22 @@ policy_settings_apply(PolicySettings *settings, Jsonb *doc, const char *project)
  * lint or run DDL gets the same effective settings.
  */
 PolicySettings *
-policy_settings_load(const char *project, Jsonb *overrides)
+policy_settings_build(Jsonb *global, Jsonb *own, Jsonb *overrides, const char *project)
 {
 	PolicySettings *s = policy_settings_defaults();
+
+	if (project && project[0] == '\0')
+		project = NULL;
+	policy_settings_apply(s, global, project);
+	policy_settings_apply(s, own, NULL);
+	policy_settings_apply(s, overrides, project);
+	return s;
+}
+
+PolicySettings *
+policy_settings_load(const char *project, Jsonb *overrides)
+{
+	static SPIPlanPtr plan = NULL;
 	MemoryContext outer = CurrentMemoryContext;
 	Jsonb	   *global = NULL;
 	Jsonb	   *own = NULL;
@@ -619,10 +632,10 @@ policy_settings_load(const char *project, Jsonb *overrides)
 		policy_as_owner_begin(&as);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		ret = SPI_execute_with_args("SELECT s.scope, s.settings FROM pgchange.policy_settings s "
-									"WHERE s.scope OPERATOR(pg_catalog.=) '' "
-									"OR s.scope OPERATOR(pg_catalog.=) $1",
-									1, argtypes, values, nulls, true, 2);
+		ret = policy_spi_execute(&plan,
+								 "SELECT s.scope, s.settings FROM pgchange.policy_settings s "
+								 "WHERE s.scope = '' OR s.scope = $1",
+								 1, argtypes, values, nulls, true);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "reading pgchange.policy_settings failed: %s",
 				 SPI_result_code_string(ret));
@@ -647,10 +660,7 @@ policy_settings_load(const char *project, Jsonb *overrides)
 		SPI_finish();
 		policy_as_owner_end(&as);
 	}
-	policy_settings_apply(s, global, project);
-	policy_settings_apply(s, own, NULL);
-	policy_settings_apply(s, overrides, project);
-	return s;
+	return policy_settings_build(global, own, overrides, project);
 }
 
 /* ------------------------------------------------------------------ */

@@ -28,11 +28,8 @@
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "nodes/makefuncs.h"
 #include "storage/proc.h"
-#include "tcop/tcopprot.h"
 #include "tcop/utility.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/json.h"
@@ -49,11 +46,6 @@ PG_FUNCTION_INFO_V1(pgchange_policy_ddl_end);
 PG_FUNCTION_INFO_V1(pgchange_policy_sql_drop);
 PG_FUNCTION_INFO_V1(pgchange_policy_table_rewrite);
 
-PolicyRunningChangeset *policy_running_changeset = NULL;
-
-/* SET pgchange.break_glass = 'reason' (honoured for pgchange_admin only) */
-static char *break_glass_setting = NULL;
-
 /* the triggers' own work never fires them again */
 static bool in_policy_trigger = false;
 
@@ -64,8 +56,11 @@ typedef struct StmtState
 	SubTransactionId subid;
 	MemoryContext cxt;
 	const char *command_tag;
+	const char *query;			/* query string (valid while it runs) */
+	int			query_location; /* the statement in it */
+	int			query_len;
 	char	   *statement;		/* text from its first token */
-	int			location;
+	int			location;		/* offset of that token in the query */
 	PolicySettings *settings;
 	bool		in_deployment;
 	char	   *project;
@@ -79,130 +74,20 @@ typedef struct StmtState
 
 static List *stmt_stack = NIL;	/* of StmtState *, innermost last */
 
-/* ------------------------------------------------------------------ */
-/* The text of the running utility statement                           */
-/* ------------------------------------------------------------------ */
-
 /*
- * Event triggers get a parse tree but no text; ProcessUtility gets both.
- * The hook keeps a stack of the utility statements running, so a trigger
- * finds the query string and the statement's place in it.  The hook only
- * exists once the library is loaded: the statement that loads it (the
- * first DDL of a session, unless a pgchange function ran before) falls
- * back to the whole query string.
+ * A (sub)transaction ends: forget the statements it ran (their states live
+ * in TopTransactionContext).  subid: the aborted subtransaction, or
+ * InvalidSubTransactionId for the end of the transaction.
  */
-typedef struct UtilityFrame
+void
+policy_trigger_forget(SubTransactionId subid)
 {
-	Node	   *stmt;
-	const char *query;
-	int			location;
-	int			len;
-} UtilityFrame;
-
-#define MAX_FRAMES 64
-static UtilityFrame frames[MAX_FRAMES];
-static int	nframes = 0;
-static ProcessUtility_hook_type prev_ProcessUtility = NULL;
-
-static void
-policy_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
-#if PG_VERSION_NUM >= 140000
-					  bool readOnlyTree,
-#endif
-					  ProcessUtilityContext context, ParamListInfo params,
-					  QueryEnvironment *queryEnv, DestReceiver *dest,
-					  QueryCompletion *qc)
-{
-	int			depth = nframes;
-
-	if (depth < MAX_FRAMES)
-	{
-		frames[depth].stmt = pstmt->utilityStmt;
-		frames[depth].query = queryString;
-		frames[depth].location = pstmt->stmt_location;
-		frames[depth].len = pstmt->stmt_len;
-	}
-	nframes = depth + 1;
-	PG_TRY();
-	{
-#if PG_VERSION_NUM >= 140000
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-								queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-									queryEnv, dest, qc);
-#else
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(pstmt, queryString, context, params, queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, context, params, queryEnv, dest, qc);
-#endif
-	}
-	PG_FINALLY();
-	{
-		nframes = depth;
-	}
-	PG_END_TRY();
-}
-
-/* the statement's text; a read-only tree was copied, so compare contents too */
-static char *
-statement_text(Node *parsetree, int *location)
-{
-	int			top = Min(nframes, MAX_FRAMES) - 1;
-
-	if (top >= 0 && frames[top].stmt &&
-		(frames[top].stmt == parsetree ||
-		 (nodeTag(frames[top].stmt) == nodeTag(parsetree) && equal(frames[top].stmt, parsetree))))
-		return policy_statement_text(frames[top].query, frames[top].location,
-									 frames[top].len, location);
-	return policy_statement_text(debug_query_string, -1, 0, location);
-}
-
-/* ------------------------------------------------------------------ */
-/* Transaction ends                                                    */
-/* ------------------------------------------------------------------ */
-
-static void
-policy_xact_callback(XactEvent event, void *arg)
-{
-	/* the states live in TopTransactionContext, gone now */
-	stmt_stack = NIL;
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
-		in_policy_trigger = false;
-}
-
-static void
-policy_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-						SubTransactionId parentSubid, void *arg)
-{
-	if (event != SUBXACT_EVENT_ABORT_SUB)
-		return;
-	/* statements of the aborted subtransaction (and its children) end here */
+	if (subid == InvalidSubTransactionId)
+		stmt_stack = NIL;
 	while (stmt_stack != NIL &&
-		   ((StmtState *) llast(stmt_stack))->subid >= mySubid)
+		   ((StmtState *) llast(stmt_stack))->subid >= subid)
 		stmt_stack = list_delete_last(stmt_stack);
 	in_policy_trigger = false;
-}
-
-void		_PG_init(void);
-
-void
-_PG_init(void)
-{
-	DefineCustomStringVariable("pgchange.break_glass",
-							   "Reason for breaking glass: policies and guard mode do not block, everything is recorded with it.",
-							   "Honoured for members of pgchange_admin and superusers only.",
-							   &break_glass_setting,
-							   "",
-							   PGC_USERSET,
-							   0,
-							   NULL, NULL, NULL);
-	prev_ProcessUtility = ProcessUtility_hook;
-	ProcessUtility_hook = policy_ProcessUtility;
-	RegisterXactCallback(policy_xact_callback, NULL);
-	RegisterSubXactCallback(policy_subxact_callback, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -215,157 +100,70 @@ _PG_init(void)
  * project has a running deployment.  Nothing a user can SET.  The
  * changeset: the one pgchange.run_changeset() runs, else the one whose
  * statements the controller is running one by one (its progress row).
+ * One query per DDL statement finds that and the settings documents.
  */
 static void
-find_deployment(StmtState *st)
+load_context(StmtState *st)
 {
+	static SPIPlanPtr plan = NULL;
 	PolicyAsOwner as;
 	Oid			argtypes[1] = {TIMESTAMPTZOID};
 	Datum		values[1] = {TimestampTzGetDatum(MyStartTimestamp)};
-	int			ret;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	MemoryContext old;
+	bool		isnull;
+	Datum		d;
+	Jsonb	   *global = NULL;
+	Jsonb	   *own = NULL;
 
 	policy_as_owner_begin(&as);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args(
-		"SELECT l.project, d.deployment_id, "
-		"  (SELECT g.changeset_id || ':' || g.author FROM pgchange.progress g "
-		"    WHERE g.deployment_id = d.deployment_id AND g.statements_done < g.statements_total "
-		"    ORDER BY g.updated_at DESC LIMIT 1) "
-		"FROM pgchange.lock_lease l "
-		"JOIN pgchange.deployment_log d ON d.project = l.project AND d.status = 'running' "
-		"WHERE l.holder_pid = pg_backend_pid() AND l.holder_backend_start = $1 "
-		"  AND l.holder_role = session_user "
-		"ORDER BY d.started_at DESC LIMIT 1",
-		1, argtypes, values, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "looking up the deployment failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 1)
+	(void) policy_spi_execute(&plan,
+		"SELECT dep.project, dep.deployment_id, dep.changeset, "
+		"  (SELECT s.settings FROM pgchange.policy_settings s WHERE s.scope = ''), "
+		"  (SELECT s.settings FROM pgchange.policy_settings s WHERE s.scope = dep.project) "
+		"FROM (SELECT) AS one LEFT JOIN LATERAL ("
+		"  SELECT l.project, d.deployment_id, "
+		"    (SELECT g.changeset_id || ':' || g.author FROM pgchange.progress g "
+		"      WHERE g.deployment_id = d.deployment_id AND g.statements_done < g.statements_total "
+		"      ORDER BY g.updated_at DESC LIMIT 1) AS changeset "
+		"  FROM pgchange.lock_lease l "
+		"  JOIN pgchange.deployment_log d ON d.project = l.project AND d.status = 'running' "
+		"  WHERE l.holder_pid = pg_backend_pid() AND l.holder_backend_start = $1 "
+		"    AND l.holder_role = session_user "
+		"  ORDER BY d.started_at DESC LIMIT 1) AS dep ON true",
+		1, argtypes, values, NULL, true);
+	if (SPI_processed != 1)
+		elog(ERROR, "looking up the deployment and the policy settings returned " UINT64_FORMAT " rows",
+			 SPI_processed);
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	old = MemoryContextSwitchTo(st->cxt);
+	d = SPI_getbinval(tup, desc, 2, &isnull);
+	if (!isnull)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		MemoryContext old = MemoryContextSwitchTo(st->cxt);
 		char	   *changeset = SPI_getvalue(tup, desc, 3);
-		bool		isnull;
 
 		st->in_deployment = true;
 		st->project = pstrdup(SPI_getvalue(tup, desc, 1));
-		st->deployment_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		st->deployment_id = DatumGetInt64(d);
 		st->changeset = changeset ? pstrdup(changeset) : NULL;
 		if (policy_running_changeset &&
 			strcmp(policy_running_changeset->project, st->project) == 0)
 			st->changeset = pstrdup(policy_running_changeset->changeset);
-		MemoryContextSwitchTo(old);
 	}
+	d = SPI_getbinval(tup, desc, 4, &isnull);
+	if (!isnull)
+		global = DatumGetJsonbPCopy(d);
+	d = SPI_getbinval(tup, desc, 5, &isnull);
+	if (!isnull)
+		own = DatumGetJsonbPCopy(d);
+	st->settings = policy_settings_build(global, own, NULL, st->project);
+	MemoryContextSwitchTo(old);
 	SPI_finish();
 	policy_as_owner_end(&as);
-}
-
-/* a member of pgchange_admin, or a superuser (as pgchange._is_admin()) */
-static bool
-session_is_admin(void)
-{
-	Oid			session = GetSessionUserId();
-	Oid			admin = get_role_oid("pgchange_admin", true);
-
-	return superuser_arg(session) || (OidIsValid(admin) && is_member_of_role(session, admin));
-}
-
-/* ------------------------------------------------------------------ */
-/* What a statement touches                                            */
-/* ------------------------------------------------------------------ */
-
-static bool
-rangevar_is_temp(RangeVar *rv)
-{
-	Oid			relid;
-
-	if (rv == NULL)
-		return false;
-	if (rv->relpersistence == RELPERSISTENCE_TEMP ||
-		(rv->schemaname && strcmp(rv->schemaname, "pg_temp") == 0))
-		return true;
-	relid = RangeVarGetRelidExtended(rv, NoLock, RVR_MISSING_OK, NULL, NULL);
-	return OidIsValid(relid) && get_rel_persistence(relid) == RELPERSISTENCE_TEMP;
-}
-
-/* the existing relation a statement locks, or NULL */
-static RangeVar *
-target_relation(Node *stmt)
-{
-	switch (nodeTag(stmt))
-	{
-		case T_AlterTableStmt:
-			return ((AlterTableStmt *) stmt)->relation;
-		case T_IndexStmt:
-			return ((IndexStmt *) stmt)->relation;
-		case T_RenameStmt:
-			return ((RenameStmt *) stmt)->relation;
-		case T_CreateTrigStmt:
-			return ((CreateTrigStmt *) stmt)->relation;
-		case T_RuleStmt:
-			return ((RuleStmt *) stmt)->relation;
-		case T_CreatePolicyStmt:
-			return ((CreatePolicyStmt *) stmt)->table;
-		case T_AlterPolicyStmt:
-			return ((AlterPolicyStmt *) stmt)->table;
-		case T_AlterObjectSchemaStmt:
-			return ((AlterObjectSchemaStmt *) stmt)->relation;
-		case T_CreateStmt:
-			{
-				CreateStmt *c = (CreateStmt *) stmt;
-
-				/* PARTITION OF / INHERITS lock the parent */
-				return c->inhRelations ? linitial_node(RangeVar, c->inhRelations) : NULL;
-			}
-		case T_DropStmt:
-			{
-				DropStmt   *d = (DropStmt *) stmt;
-
-				if ((d->removeType == OBJECT_TABLE || d->removeType == OBJECT_INDEX ||
-					 d->removeType == OBJECT_MATVIEW) && d->objects != NIL)
-					return makeRangeVarFromNameList(linitial(d->objects));
-				return NULL;
-			}
-		default:
-			return NULL;
-	}
-}
-
-/* DDL on temporary objects only: not schema drift, never guarded */
-static bool
-temp_only(Node *stmt)
-{
-	switch (nodeTag(stmt))
-	{
-		case T_CreateStmt:
-			return rangevar_is_temp(((CreateStmt *) stmt)->relation);
-		case T_CreateTableAsStmt:
-			return rangevar_is_temp(((CreateTableAsStmt *) stmt)->into->rel);
-		case T_ViewStmt:
-			return rangevar_is_temp(((ViewStmt *) stmt)->view);
-		case T_CreateSeqStmt:
-			return rangevar_is_temp(((CreateSeqStmt *) stmt)->sequence);
-		case T_DropStmt:
-			{
-				DropStmt   *d = (DropStmt *) stmt;
-				ListCell   *lc;
-
-				if (d->removeType != OBJECT_TABLE && d->removeType != OBJECT_INDEX &&
-					d->removeType != OBJECT_VIEW && d->removeType != OBJECT_SEQUENCE)
-					return false;
-				foreach(lc, d->objects)
-					if (!rangevar_is_temp(makeRangeVarFromNameList(lfirst(lc))))
-						return false;
-				return d->objects != NIL;
-			}
-		default:
-			{
-				RangeVar   *rv = target_relation(stmt);
-
-				return rv && rangevar_is_temp(rv);
-			}
-	}
 }
 
 /* lock-timeout-missing: DDL on an existing table with lock_timeout = 0 */
@@ -377,7 +175,7 @@ check_lock_timeout(PolicyContext *ctx, Node *stmt)
 
 	if (LockTimeout != 0 || policy_severity(ctx, "lock-timeout-missing") == POLICY_OFF)
 		return;
-	rv = target_relation(stmt);
+	rv = policy_statement_target(stmt);
 	if (rv == NULL)
 		return;
 	policy_relation_facts(ctx, rv, &facts);
@@ -541,10 +339,11 @@ new_state(EventTriggerData *trigdata)
 	st->parsetree = trigdata->parsetree;
 	st->subid = GetCurrentSubTransactionId();
 	st->command_tag = GetCommandTagName(trigdata->tag);
-	st->statement = statement_text(trigdata->parsetree, &st->location);
+	policy_statement_source(trigdata->parsetree, &st->query, &st->query_location, &st->query_len);
+	st->statement = policy_statement_text(st->query, st->query_location, st->query_len,
+										  &st->location);
 	initStringInfo(&st->dropped);
-	find_deployment(st);
-	st->settings = policy_settings_load(st->project, NULL);
+	load_context(st);
 	MemoryContextSwitchTo(old);
 	return st;
 }
@@ -570,13 +369,13 @@ ddl_start(EventTriggerData *trigdata)
 	StmtState  *st = new_state(trigdata);
 	Node	   *stmt = trigdata->parsetree;
 	PolicyContext *ctx;
-	const char *reason = break_glass_setting;
+	const char *reason = policy_break_glass;
 	const char *refused = NULL;
 	bool		guard_block = false;
 
 	if (reason && reason[0] != '\0')
 	{
-		if (session_is_admin())
+		if (policy_session_is_admin())
 			st->break_glass = MemoryContextStrdup(st->cxt, reason);
 		else
 		{
@@ -590,7 +389,7 @@ ddl_start(EventTriggerData *trigdata)
 		}
 	}
 
-	if (!st->in_deployment && !temp_only(stmt) &&
+	if (!st->in_deployment && !policy_statement_is_temp_only(stmt) &&
 		policy_severity_of(st->settings, "ddl-outside-deployment") != POLICY_OFF)
 	{
 		if (st->settings->outside_deployment == POLICY_OUTSIDE_BLOCK && st->break_glass == NULL)
@@ -599,17 +398,11 @@ ddl_start(EventTriggerData *trigdata)
 			st->guard_log = true;
 	}
 
+	/* the same text and offsets lint() gives the rules */
 	ctx = event_context(st, POLICY_PHASE_DDL_START);
-	ctx->source_text = st->statement;
-	policy_evaluate_statement(ctx, stmt, 0, 0);
+	ctx->source_text = st->query;
+	policy_evaluate_statement(ctx, stmt, st->query_location, st->query_len);
 	check_lock_timeout(ctx, stmt);
-	/* the statement's offset in its query string, not in its own text */
-	{
-		ListCell   *lc;
-
-		foreach(lc, ctx->violations)
-			((PolicyViolation *) lfirst(lc))->location = st->location;
-	}
 	conclude(st, ctx, 0, POLICY_PHASE_DDL_START, guard_block, refused);
 	MemoryContextDelete(ctx->cxt);
 
@@ -623,14 +416,14 @@ ddl_start(EventTriggerData *trigdata)
 
 /* run a query of pg_event_trigger_*() as the owner, pinned search_path */
 static int
-event_query(const char *sql, PolicyAsOwner *as)
+event_query(SPIPlanPtr *plan, const char *sql, PolicyAsOwner *as)
 {
 	int			ret;
 
 	policy_as_owner_begin(as);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute(sql, true, 0);
+	ret = policy_spi_execute(plan, sql, 0, NULL, NULL, NULL, true);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "event trigger query failed: %s", SPI_result_code_string(ret));
 	return ret;
@@ -669,6 +462,7 @@ append_object(StringInfo buf, const char *type, const char *identity, bool dropp
 static void
 ddl_end(EventTriggerData *trigdata)
 {
+	static SPIPlanPtr plan = NULL;
 	StmtState  *st = current_state(trigdata);
 	Node	   *stmt = trigdata->parsetree;
 	bool		creates = IsA(stmt, CreateStmt) || IsA(stmt, CreateTableAsStmt);
@@ -684,7 +478,7 @@ ddl_end(EventTriggerData *trigdata)
 		return;
 
 	initStringInfo(&objects);
-	event_query("SELECT c.classid, c.objid, c.object_type, c.schema_name, c.object_identity "
+	event_query(&plan, "SELECT c.classid, c.objid, c.object_type, c.schema_name, c.object_identity "
 				"FROM pg_catalog.pg_event_trigger_ddl_commands() c", &as);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -733,15 +527,18 @@ ddl_end(EventTriggerData *trigdata)
 static void
 sql_drop(EventTriggerData *trigdata)
 {
+	static SPIPlanPtr plan = NULL;
 	StmtState  *st = current_state(trigdata);
 	PolicyContext *ctx;
 	PolicyAsOwner as;
 	MemoryContext old;
+	bool		drop_owned;
 
 	if (st == NULL)
 		return;
+	drop_owned = IsA(trigdata->parsetree, DropOwnedStmt);
 	ctx = event_context(st, POLICY_PHASE_SQL_DROP);
-	event_query("SELECT d.object_type, d.object_identity, d.original, d.normal, d.is_temporary "
+	event_query(&plan, "SELECT d.object_type, d.object_identity, d.original, d.normal, d.is_temporary "
 				"FROM pg_catalog.pg_event_trigger_dropped_objects() d", &as);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -765,8 +562,11 @@ sql_drop(EventTriggerData *trigdata)
 			MemoryContextSwitchTo(old);
 		}
 
-		/* only what a CASCADE took along: normal dependency, not named */
-		if (original || !normal || type == NULL || identity == NULL)
+		/*
+		 * Only what the statement's own rules could not see: what a CASCADE
+		 * took along (a normal dependency), and everything DROP OWNED drops.
+		 */
+		if (!(original ? drop_owned : normal) || type == NULL || identity == NULL)
 			continue;
 		if (strcmp(type, "table") == 0)
 			rule = "drop-table";
@@ -774,7 +574,12 @@ sql_drop(EventTriggerData *trigdata)
 			rule = "drop-column";
 		if (rule == NULL || policy_reported(ctx, rule, identity))
 			continue;
-		if (strcmp(rule, "drop-table") == 0)
+		if (drop_owned)
+			policy_report(ctx, rule, identity,
+						  "DROP OWNED drops every object of the role, and its data, without naming any.",
+						  "Drop the role's objects one by one, or REASSIGN OWNED to another role first.",
+						  "%s %s is dropped by DROP OWNED", type, identity);
+		else if (strcmp(rule, "drop-table") == 0)
 			policy_report(ctx, rule, identity,
 						  "CASCADE dropped this table, and its data, although the statement did not name it.",
 						  "Drop dependent objects explicitly, each after making sure its data is no longer needed.",
@@ -813,6 +618,7 @@ rewrite_reason(int reason)
 static void
 table_rewrite(EventTriggerData *trigdata)
 {
+	static SPIPlanPtr plan = NULL;
 	StmtState  *st = current_state(trigdata);
 	PolicyContext *ctx;
 	PolicyRelFacts facts;
@@ -823,7 +629,7 @@ table_rewrite(EventTriggerData *trigdata)
 
 	if (st == NULL || policy_severity_of(st->settings, "table-rewrite") == POLICY_OFF)
 		return;
-	event_query("SELECT pg_catalog.pg_event_trigger_table_rewrite_oid(), "
+	event_query(&plan, "SELECT pg_catalog.pg_event_trigger_table_rewrite_oid(), "
 				"pg_catalog.pg_event_trigger_table_rewrite_reason()", &as);
 	relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	reason = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
