@@ -119,6 +119,7 @@ apply_global_option(GlobalOptions *g, int opt, const char *arg)
 			return true;
 		case 'p':
 			g->project = arg;
+			g->project_set = true;
 			return true;
 		case 'q':
 			g->quiet = true;
@@ -244,7 +245,8 @@ cli_main(int argc, char **argv)
 
 	pg_logging_init(argv[0]);
 	g.project = getenv("PGCHANGE_PROJECT");
-	if (g.project == NULL || *g.project == '\0')
+	g.project_set = g.project != NULL && *g.project != '\0';
+	if (!g.project_set)
 		g.project = "default";
 	/* progress chatter only with -v; -vv adds the queries */
 	pg_logging_set_level(PG_LOG_WARNING);

@@ -21,6 +21,7 @@ typedef struct GlobalOptions
 {
 	const char *dbname;			/* -d: conninfo string or URI; NULL: libpq defaults */
 	const char *project;		/* -p: project; $PGCHANGE_PROJECT, else "default" */
+	bool		project_set;	/* -p or $PGCHANGE_PROJECT gave it */
 	bool		json;			/* --json: machine-readable output */
 	bool		quiet;			/* -q: errors only */
 	int			verbose;		/* -v, repeatable */
@@ -68,5 +69,8 @@ extern const Command cmd_tag;
 extern const Command cmd_help;
 extern const Command cmd_lock;
 extern const Command cmd_history;
+extern const Command cmd_check;
+extern const Command cmd_policy;
+extern const Command cmd_drift;
 
 #endif							/* PGCHANGE_CLI_H */

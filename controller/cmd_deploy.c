@@ -19,6 +19,7 @@
 #include "output.h"
 #include "pgconn.h"
 #include "plan.h"
+#include "policy_check.h"
 #include "portability/instr_time.h"
 #include "runner.h"
 
@@ -53,6 +54,7 @@ static const struct option deploy_options[] = {
 	{"retries", required_argument, NULL, OPT_RETRIES},
 	{"reason", required_argument, NULL, OPT_REASON},
 	{"meta", required_argument, NULL, OPT_META},
+	POLICY_DEPLOY_LONG_OPTIONS,
 	{NULL, 0, NULL, 0}
 };
 
@@ -74,6 +76,8 @@ deploy_parse_option(int o, const char *arg)
 	int			r = changelog_parse_option(o, arg);
 
 	if (r != 0)
+		return r > 0;
+	if ((r = policy_deploy_parse_option(o, arg)) != 0)
 		return r > 0;
 	switch (o)
 	{
@@ -374,6 +378,8 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 				goto done;
 			}
 		}
+		if ((rc = policy_deploy_push(conn, g)) != PGC_EXIT_OK)
+			goto done;
 	}
 
 	/* validate under the lock: nobody changes the registry meanwhile */
@@ -392,6 +398,9 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 		rc = PGC_EXIT_USAGE;
 		goto done_plan;
 	}
+	/* the policy check of what will run: error-level violations stop it */
+	if (plan.nrun > 0 && (rc = policy_deploy_check(conn, g, &plan)) != PGC_EXIT_OK)
+		goto done_plan;
 	if (opt.dry_run)
 	{
 		print_dry_run(conn, &plan);
@@ -478,7 +487,7 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 			INSTR_TIME_SUBTRACT(t1, t0);
 			what = r == RUN_OK ? (it->action == PA_RERUN ? "reran" : "ran") :
 				r == RUN_MARKED ? "marked ran" : r == RUN_SKIPPED ? "skipped" :
-				r == RUN_CANCELED ? "canceled" : "failed";
+				r == RUN_CANCELED ? "canceled" : r == RUN_POLICY ? "blocked" : "failed";
 			if (tty)
 				printf("\r\033[K");
 			if (!g->json && !g->quiet)
@@ -495,10 +504,11 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 			done++;
 			if (r == RUN_OK || r == RUN_MARKED)
 				completed++;
-			if (r == RUN_FAILED || r == RUN_CANCELED || r == RUN_VALIDATION)
+			if (r == RUN_FAILED || r == RUN_CANCELED || r == RUN_VALIDATION || r == RUN_POLICY)
 			{
 				final_status = r == RUN_CANCELED ? "aborted" : "failed";
-				rc = r == RUN_VALIDATION ? PGC_EXIT_VALIDATION : PGC_EXIT_ERROR;
+				rc = r == RUN_VALIDATION ? PGC_EXIT_VALIDATION :
+					r == RUN_POLICY ? PGC_EXIT_POLICY : PGC_EXIT_ERROR;
 				break;
 			}
 		}
@@ -571,7 +581,8 @@ const Command cmd_deploy = {
 	"      --reason=TEXT         why, shown to anyone waiting for the lock\n"
 	"      --meta=KEY=VALUE      recorded with the deployment (repeatable);\n"
 	"                            GITHUB_SHA, CI_COMMIT_SHA, GITHUB_RUN_ID and\n"
-	"                            PGCHANGE_ENVIRONMENT are added when set\n",
+	"                            PGCHANGE_ENVIRONMENT are added when set\n"
+	POLICY_DEPLOY_OPTIONS_HELP,
 	.short_options = CHANGELOG_SHORT_OPTIONS,
 	.long_options = deploy_options,
 	.parse_option = deploy_parse_option,

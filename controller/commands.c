@@ -20,6 +20,9 @@ const Command *const pgc_commands[] = {
 	&cmd_checksum,
 	&cmd_lock,
 	&cmd_history,
+	&cmd_check,
+	&cmd_policy,
+	&cmd_drift,
 	&cmd_help,
 	NULL
 };

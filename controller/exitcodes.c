@@ -18,6 +18,7 @@ const PgcExitInfo pgc_exit_codes[] = {
 	{PGC_EXIT_POLICY, "policy", "blocked by policy"},
 	{PGC_EXIT_VERIFY, "verify", "post-deploy verification failed"},
 	{PGC_EXIT_PENDING, "pending", "status --exit-code: changesets are waiting to be deployed"},
+	{PGC_EXIT_DRIFT, "drift", "drift --exit-code: DDL ran outside deployments since the last deploy"},
 };
 
 const int	pgc_exit_code_count = lengthof(pgc_exit_codes);

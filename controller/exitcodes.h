@@ -18,7 +18,8 @@ typedef enum PgcExit
 	PGC_EXIT_VALIDATION = 4,	/* checksum / ordering validation failed */
 	PGC_EXIT_POLICY = 5,		/* blocked by policy */
 	PGC_EXIT_VERIFY = 6,		/* post-deploy verification failed */
-	PGC_EXIT_PENDING = 7		/* status --exit-code: changesets to run */
+	PGC_EXIT_PENDING = 7,		/* status --exit-code: changesets to run */
+	PGC_EXIT_DRIFT = 8			/* drift --exit-code: DDL outside deployments */
 } PgcExit;
 
 typedef struct PgcExitInfo

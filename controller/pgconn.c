@@ -102,6 +102,8 @@ pgc_fail_exit(PGresult *res, PGconn *conn)
 
 	if (pgc_sqlstate_is(res, "55P03"))
 		rc = PGC_EXIT_LOCK;
+	else if (pgc_sqlstate_is(res, "PC"))
+		rc = PGC_EXIT_POLICY;	/* the policy engine's class: PC001, PC002 */
 	else if (pgc_sqlstate_is(res, "22"))
 		rc = PGC_EXIT_USAGE;
 	pgc_log_result_error(res, conn);

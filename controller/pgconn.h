@@ -45,8 +45,9 @@ extern bool pgc_sqlstate_is(const PGresult *res, const char *state);
 
 /*
  * Log a failed result, free it, and return the exit code its SQLSTATE
- * means: lock not available (held, or frozen) "lock"; a bad value from the
- * command line (class 22) "usage"; anything else "error".
+ * means: lock not available (held, or frozen) "lock"; blocked by a policy
+ * (class PC) "policy"; a bad value from the command line (class 22)
+ * "usage"; anything else "error".
  */
 extern int	pgc_fail_exit(PGresult *res, PGconn *conn);
 

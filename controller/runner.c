@@ -17,6 +17,7 @@
 #include "fe_utils/cancel.h"
 #include "lib/stringinfo.h"
 #include "pgconn.h"
+#include "policy_check.h"
 #include "portability/instr_time.h"
 #include "runner.h"
 
@@ -383,7 +384,7 @@ run_statements(PGconn *conn, const RunOptions *o, const PlanItem *it, const char
 			if (CancelRequested || is_sqlstate(res, SQLSTATE_QUERY_CANCELED))
 				result = RUN_CANCELED;
 			else
-				result = RUN_FAILED;
+				result = policy_sqlstate_blocked(res) ? RUN_POLICY : RUN_FAILED;
 			report_failure(cs, res, conn, NULL, lines[i] - cs->body_line + 1, stmts[i]);
 			report_invalid_indexes(conn, cs, stmts[i]);
 			PQclear(res);
@@ -501,7 +502,7 @@ run_changeset(PGconn *conn, const RunOptions *o, const PlanItem *it)
 		else
 		{
 			result = (CancelRequested || is_sqlstate(res, SQLSTATE_QUERY_CANCELED))
-				? RUN_CANCELED : RUN_FAILED;
+				? RUN_CANCELED : policy_sqlstate_blocked(res) ? RUN_POLICY : RUN_FAILED;
 			report_failure(cs, res, conn, body, 0, NULL);
 		}
 		PQclear(res);

@@ -29,6 +29,7 @@ typedef enum RunResult
 	RUN_SKIPPED,				/* precondition: CONTINUE, or failOnError:false */
 	RUN_FAILED,					/* error reported; stop */
 	RUN_VALIDATION,				/* partially applied under another checksum */
+	RUN_POLICY,					/* blocked by a policy (SQLSTATE class PC) */
 	RUN_CANCELED				/* Ctrl-C */
 } RunResult;
 

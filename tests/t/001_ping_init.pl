@@ -37,7 +37,7 @@ like($err, qr/pgchange help ping/, 'the hint names the command help');
 ($rc, $out) = pgchange('help', 'exit-codes');
 my @codes = $out =~ /^\s+(\d)\s+(\S+)/mg;
 my %codes = @codes;
-is_deeply([ sort keys %codes ], [ 0 .. 7 ], 'exit codes 0..7 are defined');
+is_deeply([ sort keys %codes ], [ 0 .. 8 ], 'exit codes 0..8 are defined');
 my $doc = slurp_file(srcdir() . '/docs/cli.md');
 for my $c (sort keys %codes)
 {

@@ -54,7 +54,7 @@ main(int argc, char **argv)
 	ok(cli_find_command(pgc_commands, "no-such-command") == NULL,
 	   "an unknown command is not found");
 
-	is_int(pgc_exit_code_count, 8, "eight exit codes");
+	is_int(pgc_exit_code_count, 9, "nine exit codes");
 	for (int i = 0; i < pgc_exit_code_count; i++)
 	{
 		is_int(pgc_exit_codes[i].code, i, "exit code table is ordered: %d", i);
