@@ -25,6 +25,9 @@ $node->safe_psql('app', q{
 	GRANT CREATE ON SCHEMA public TO admin, deployer;
 	CREATE TABLE legacy (id bigint PRIMARY KEY, note text);
 	CREATE TABLE victim (id bigint PRIMARY KEY);
+	-- tables that hold data: dropping or truncating an empty table is harmless
+	INSERT INTO legacy VALUES (1, 'kept');
+	INSERT INTO victim VALUES (1);
 	ALTER TABLE legacy OWNER TO admin;
 	ALTER TABLE victim OWNER TO deployer;
 });
