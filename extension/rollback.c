@@ -47,6 +47,12 @@ PG_FUNCTION_INFO_V1(pgchange_run_rollback);
 	"                    WHERE r.project = g.project AND r.changeset_id = g.changeset_id " \
 	"                      AND r.author = g.author AND r.identity_path = g.identity_path)"
 
+/* does the session's role hold the project's lock? (as _require_lock) */
+#define LOCK_SQL \
+	"SELECT EXISTS (SELECT FROM pgchange.lock_lease l " \
+	"                WHERE l.project = $1 AND l.holder_role = session_user " \
+	"                  AND l.lease_until > pg_catalog.clock_timestamp())"
+
 static char *
 text_arg(FunctionCallInfo fcinfo, int n)
 {
@@ -88,6 +94,20 @@ pgchange_run_rollback(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+
+	/* nothing runs without the lock (record_rollback checks it again) */
+	values[0] = CStringGetTextDatum(project);
+	ret = SPI_execute_with_args(LOCK_SQL, 1, types, values, NULL, true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "checking the lock of project %s failed: %s", project,
+			 SPI_result_code_string(ret));
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("this role does not hold the deploy lock of project %s",
+						quote_literal_cstr(project)),
+				 errhint("Take it first: SELECT pgchange.lock(%s, 'my rollback').",
+						 quote_literal_cstr(project))));
 
 	values[0] = CStringGetTextDatum(project);
 	values[1] = CStringGetTextDatum(changeset_id);
