@@ -72,5 +72,6 @@ extern const Command cmd_history;
 extern const Command cmd_check;
 extern const Command cmd_policy;
 extern const Command cmd_drift;
+extern const Command cmd_rollback;
 
 #endif							/* PGCHANGE_CLI_H */
