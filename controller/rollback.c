@@ -27,6 +27,7 @@
 #include "output.h"
 #include "pgconn.h"
 #include "portability/instr_time.h"
+#include "policy_check.h"
 #include "rollback.h"
 #include "rollback_int.h"
 
@@ -452,7 +453,8 @@ undo_entry(PGconn *conn, const RunOptions *o, const Entry *e)
 	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
-		result = is_canceled(res) ? RUN_CANCELED : RUN_FAILED;
+		result = is_canceled(res) ? RUN_CANCELED :
+			policy_sqlstate_blocked(res) ? RUN_POLICY : RUN_FAILED;
 		report_failure(e, res, conn, NULL);
 	}
 	PQclear(res);
@@ -618,7 +620,7 @@ rollback_run(PGconn *conn, const GlobalOptions *g, const RollbackTarget *t, bool
 			INSTR_TIME_SET_CURRENT(t1);
 			INSTR_TIME_SUBTRACT(t1, t0);
 			what = res == RUN_OK ? (strcmp(e[r].action, "rollback") == 0 ? "rolled back" : "unrecorded")
-				: res == RUN_CANCELED ? "canceled" : "failed";
+				: res == RUN_CANCELED ? "canceled" : res == RUN_POLICY ? "blocked" : "failed";
 			if (tty)
 				printf("\r\033[K");
 			if (!g->json && !g->quiet && t->report == NULL)
@@ -637,7 +639,7 @@ rollback_run(PGconn *conn, const GlobalOptions *g, const RollbackTarget *t, bool
 			if (res != RUN_OK)
 			{
 				status = res == RUN_CANCELED ? "aborted" : "failed";
-				rc = PGC_EXIT_ERROR;
+				rc = res == RUN_POLICY ? PGC_EXIT_POLICY : PGC_EXIT_ERROR;
 				break;
 			}
 			undone++;

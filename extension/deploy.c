@@ -226,6 +226,7 @@ pgchange_run_changeset(PG_FUNCTION_ARGS)
 	running.project = project;
 	running.deployment_id = PG_GETARG_INT64(1);
 	running.changeset = psprintf("%s:%s", changeset_id, author);
+	running.rolling_back = false;
 	policy_running_changeset = &running;
 	PG_TRY();
 	{

@@ -319,13 +319,14 @@ extern void policy_record_store(PolicyRecord *rec);
 /* committed on its own (background worker), before an ERROR */
 extern void policy_record_store_autonomous(PolicyRecord *rec);
 
-/* ---- deploy.c: the changeset pgchange.run_changeset() is running ---- */
+/* ---- deploy.c, rollback.c: the changeset run_changeset() or run_rollback() runs ---- */
 
 typedef struct PolicyRunningChangeset
 {
 	const char *project;
 	int64		deployment_id;
 	const char *changeset;		/* "id:author" */
+	bool		rolling_back;	/* pgchange.run_rollback(), not run_changeset() */
 } PolicyRunningChangeset;
 
 extern PolicyRunningChangeset *policy_running_changeset;	/* NULL outside */

@@ -67,6 +67,7 @@ typedef struct StmtState
 	char	   *changeset;
 	int64		deployment_id;
 	char	   *break_glass;	/* honoured reason, or NULL */
+	bool		rolling_back;	/* the deployment is a pgchange rollback */
 	bool		guard_log;		/* record in ddl_log at ddl_command_end */
 	List	   *reported;		/* PolicyViolation *, for sql_drop/rewrite */
 	StringInfoData dropped;		/* JSON objects from sql_drop */
@@ -121,14 +122,15 @@ load_context(StmtState *st)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	(void) policy_spi_execute(&plan,
-		"SELECT dep.project, dep.deployment_id, dep.changeset, "
+		"SELECT dep.project, dep.deployment_id, dep.progress[1], "
 		"  (SELECT s.settings FROM pgchange.policy_settings s WHERE s.scope = ''), "
-		"  (SELECT s.settings FROM pgchange.policy_settings s WHERE s.scope = dep.project) "
+		"  (SELECT s.settings FROM pgchange.policy_settings s WHERE s.scope = dep.project), "
+		"  dep.kind = 'rollback' OR coalesce(dep.progress[2] = 'rollback', false) "
 		"FROM (SELECT) AS one LEFT JOIN LATERAL ("
-		"  SELECT l.project, d.deployment_id, "
-		"    (SELECT g.changeset_id || ':' || g.author FROM pgchange.progress g "
+		"  SELECT l.project, d.deployment_id, d.kind, "
+		"    (SELECT ARRAY[g.changeset_id || ':' || g.author, g.kind] FROM pgchange.progress g "
 		"      WHERE g.deployment_id = d.deployment_id AND g.statements_done < g.statements_total "
-		"      ORDER BY g.updated_at DESC LIMIT 1) AS changeset "
+		"      ORDER BY g.updated_at DESC LIMIT 1) AS progress "
 		"  FROM pgchange.lock_lease l "
 		"  JOIN pgchange.deployment_log d ON d.project = l.project AND d.status = 'running' "
 		"  WHERE l.holder_pid = pg_backend_pid() AND l.holder_backend_start = $1 "
@@ -150,9 +152,13 @@ load_context(StmtState *st)
 		st->project = pstrdup(SPI_getvalue(tup, desc, 1));
 		st->deployment_id = DatumGetInt64(d);
 		st->changeset = changeset ? pstrdup(changeset) : NULL;
+		st->rolling_back = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
 		if (policy_running_changeset &&
 			strcmp(policy_running_changeset->project, st->project) == 0)
+		{
 			st->changeset = pstrdup(policy_running_changeset->changeset);
+			st->rolling_back |= policy_running_changeset->rolling_back;
+		}
 	}
 	d = SPI_getbinval(tup, desc, 4, &isnull);
 	if (!isnull)
@@ -222,6 +228,37 @@ violation_defaults(PolicyViolation *v, StmtState *st)
  * then raise if one blocks: an error-level violation (PC001) or guard
  * mode (PC002), unless glass is broken.
  */
+/*
+ * Does this violation stop the statement?  Error level does, unless an
+ * admin broke the glass.  In a pgchange rollback only the rules about
+ * locking and rewriting tables block: a rollback returns the database to a
+ * state it was in (dropping what a changeset created, renaming back,
+ * restoring a grant), was asked for explicitly and shown by rollback
+ * --dry-run, but must not take production down while it runs.  Everything
+ * is recorded either way.
+ */
+static bool
+violation_blocks(const StmtState *st, const PolicyViolation *v)
+{
+	static const char *const blocking_in_rollback[] = {
+		"alter-column-type", "add-column-volatile-default",
+		"add-column-not-null-without-default", "set-not-null",
+		"add-check-without-not-valid", "add-foreign-key-without-not-valid",
+		"add-unique-without-index", "create-index-non-concurrently",
+		"drop-index-non-concurrently", "concurrently-in-transaction",
+		"table-rewrite"
+	};
+
+	if (v->severity != POLICY_ERROR || st->break_glass != NULL)
+		return false;
+	if (!st->rolling_back)
+		return true;
+	for (size_t i = 0; i < lengthof(blocking_in_rollback); i++)
+		if (strcmp(v->rule, blocking_in_rollback[i]) == 0)
+			return true;
+	return false;
+}
+
 static void
 conclude(StmtState *st, PolicyContext *ctx, int from, PolicyPhase phase,
 		 bool guard_block, const char *refused_setting)
@@ -245,7 +282,7 @@ conclude(StmtState *st, PolicyContext *ctx, int from, PolicyPhase phase,
 		PolicyViolation *v = lfirst(lc);
 
 		violation_defaults(v, st);
-		if (v->severity == POLICY_ERROR && st->break_glass == NULL)
+		if (violation_blocks(st, v))
 		{
 			if (first_error == NULL)
 				first_error = v;
@@ -258,8 +295,7 @@ conclude(StmtState *st, PolicyContext *ctx, int from, PolicyPhase phase,
 	{
 		PolicyViolation *v = lfirst(lc);
 
-		policy_record_violation(&rec, v, phase,
-								v->severity == POLICY_ERROR && st->break_glass == NULL);
+		policy_record_violation(&rec, v, phase, violation_blocks(st, v));
 	}
 	if (refused_setting)
 	{

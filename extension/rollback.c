@@ -24,6 +24,7 @@
 #include "utils/timestamp.h"
 
 #include "deploy.h"
+#include "policy.h"
 
 PG_FUNCTION_INFO_V1(pgchange_run_rollback);
 
@@ -160,7 +161,25 @@ pgchange_run_rollback(PG_FUNCTION_ARGS)
 								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	start = GetCurrentTimestamp();
 	if (sql != NULL && strcmp(exec_type, "mark_ran") != 0)
-		nrun = pgchange_exec_sql(label, sql);
+	{
+		/* the policy engine lets a rollback undo (see policy_trigger.c) */
+		PolicyRunningChangeset running;
+
+		running.project = project;
+		running.deployment_id = PG_GETARG_INT64(1);
+		running.changeset = psprintf("%s:%s", changeset_id, author);
+		running.rolling_back = true;
+		policy_running_changeset = &running;
+		PG_TRY();
+		{
+			nrun = pgchange_exec_sql(label, sql);
+		}
+		PG_FINALLY();
+		{
+			policy_running_changeset = NULL;
+		}
+		PG_END_TRY();
+	}
 
 	/* the bookkeeping goes into the same transaction */
 	values[1] = PG_GETARG_DATUM(1);
