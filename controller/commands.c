@@ -20,6 +20,7 @@ const Command *const pgc_commands[] = {
 	&cmd_checksum,
 	&cmd_lock,
 	&cmd_history,
+	&cmd_verify,
 	&cmd_help,
 	NULL
 };
