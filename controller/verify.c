@@ -360,8 +360,6 @@ verify_deploy_check(PGconn *conn, const GlobalOptions *g, const Plan *plan)
 
 	if (rc == PGC_EXIT_OK)
 		verify_work_free(&w);
-	else
-		pg_log_error_detail("deploy --verify checks this before it changes anything.");
 	return rc;
 }
 

@@ -36,7 +36,7 @@ SELECT columns_are('pgchange', 'registry',
 	ARRAY['project', 'changeset_id', 'author', 'identity_path', 'path', 'checksum',
 		  'description', 'comment', 'contexts', 'labels', 'tag', 'exec_order',
 		  'deployment_id', 'applied_at', 'applied_by', 'duration', 'exec_type',
-		  'rollback_sql', 'rollback_checksum'],
+		  'rollback_sql', 'rollback_checksum', 'verify_sql'],
 	'pgchange.registry has the documented columns');
 SELECT col_is_pk('pgchange', 'registry',
 	ARRAY['project', 'changeset_id', 'author', 'identity_path'],
