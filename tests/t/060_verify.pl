@@ -302,5 +302,24 @@ like($out, qr/verification failed: rolling back the changesets of deployment \d+
 	'the report says it rolls back');
 like($err, qr/verification failed; the changesets of deployment \d+ were rolled back/, 'and that it did');
 
+# ------------------------------------------------------------ examples --
+# examples/verify/ holds for the example in every environment, as
+# examples/README.md says
+my $root = srcdir() . '/examples/changelog.xml';
+for my $env ('dev', 'staging')
+{
+	my $edb = new_db("shop_$env", 1);
+	($rc, $out, $err) = pgchange('-p', 'shop', 'deploy', '-d', $edb, '-c', $root,
+		'--contexts', $env, '--verify');
+	is($rc, 0, "the example deploys and verifies ($env)") or diag($out . $err);
+	like($out, qr/^ changesets \(verify SQL\)\s+\|\s+2 \|\s+2 \|.*\n.*01_schema\.sql\s+\|\s+8 \|\s+8 \|.*\n.*02_data\.sql\s+\|\s+5 \|\s+5 \|/m,
+		"its verify SQL and both pgTAP files pass ($env)");
+}
+$node->safe_psql('shop_dev', 'ALTER TABLE shop.orders DROP CONSTRAINT orders_customer_id_fkey');
+($rc, $out) = pgchange('-p', 'shop', 'verify', '-d', connstr($node, 'shop_dev'), '-c', $root);
+is($rc, 6, 'without the foreign key, the example verification fails');
+like($out, qr/create-orders::alice: division by zero/, 'in the verify SQL of create-orders');
+like($out, qr/not ok 6 - orders\.customer_id references customer\.id/, 'and in fk_ok');
+
 $node->stop;
 done_testing();
