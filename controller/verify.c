@@ -295,7 +295,10 @@ verify_collect(PGconn *conn, const GlobalOptions *g, const Plan *plan, VerifyWor
 {
 	memset(w, 0, sizeof(*w));
 	if (!collect_files(w))
+	{
+		verify_work_free(w);
 		return PGC_EXIT_USAGE;
+	}
 	if (!collect_changesets(conn, g, plan, w) || (w->nfiles > 0 && !pgtap_available(conn)))
 	{
 		verify_work_free(w);
