@@ -100,6 +100,7 @@ changeset_free(Changeset *cs)
 	free_str(cs->labels);
 	free_str(cs->dbms);
 	free_str(cs->end_delimiter);
+	free_str(cs->tag);
 	for (int i = 0; i < cs->npreconditions; i++)
 	{
 		free_str(cs->preconditions[i].sql);

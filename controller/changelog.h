@@ -120,6 +120,10 @@ typedef struct Changeset
 	char	   *body_file;		/* file the body was read from when it is not
 								 * file (a master's <sqlFile>), else NULL;
 								 * body_line counts in it */
+
+	/* tagDatabase (masters) or --tag (formatted SQL): tag the database
+	 * once this changeset is applied; NULL if none */
+	char	   *tag;
 } Changeset;
 
 typedef struct Changelog

@@ -433,7 +433,22 @@ master_changeset(MasterFile *mf, const MasterNode *n)
 			{
 				const MasterNode *ch = strcmp(name, "changes") == 0 ? c->children[j] : c;
 
-				if (ch->name == NULL || strcmp(ch->name, "sqlFile") != 0)
+				if (ch->name && strcmp(ch->name, "tagDatabase") == 0)
+				{
+					/* Liquibase's tagDatabase: the changeSet's only change */
+					char	   *tag;
+
+					ok = master_get_str(mf, ch, "tag", &tag);
+					if (ok && (tag == NULL || *tag == '\0' || cs->tag))
+					{
+						master_error(mf, ch, cs->tag ? "changeSet has a second tagDatabase" :
+									 "tagDatabase needs a tag");
+						ok = false;
+					}
+					if (ok)
+						cs->tag = pstrdup(tag);
+				}
+				else if (ch->name == NULL || strcmp(ch->name, "sqlFile") != 0)
 				{
 					master_error(mf, ch, "unsupported change type %s", master_node_name(ch));
 					changelog_hint("pgchange deploys SQL changesets; convert it to formatted SQL");
@@ -449,6 +464,12 @@ master_changeset(MasterFile *mf, const MasterNode *n)
 					sqlfile = ch;
 			}
 		}
+	}
+	if (ok && sqlfile && cs->tag)
+	{
+		master_error(mf, n, "changeSet %s holds tagDatabase and sqlFile", cs->id);
+		changelog_hint("tagDatabase must be the only change of its changeSet; give the sqlFile a changeSet of its own.");
+		ok = false;
 	}
 	if (ok && sqlfile)
 	{

@@ -554,13 +554,13 @@ handle_meta_line(SqlReader *r, const char *line, int lineno)
 typedef enum Directive
 {
 	D_NONE, D_ERROR, D_COMMENT, D_CHECKSUM, D_ROLLBACK, D_ROLLBACK_BLOCK,
-	D_VERIFY, D_VERIFY_BLOCK, D_PRECONDITIONS, D_PRECONDITION
+	D_VERIFY, D_VERIFY_BLOCK, D_PRECONDITIONS, D_PRECONDITION, D_TAG
 } Directive;
 
 static const char *const directive_names[] = {
 	"", "", "--comment", "--validCheckSum", "--rollback",
 	"/* liquibase rollback", "--verify", "/* pgchange verify",
-	"--preconditions", "--precondition"
+	"--preconditions", "--precondition", "--tag"
 };
 
 /* Is line a comment opener followed by w1 w2 and nothing else? */
@@ -642,6 +642,16 @@ classify(SqlReader *r, const char *line, int lineno, const char **arg)
 		}
 		*arg = rest + 1;
 		return is_rollback ? D_ROLLBACK : D_VERIFY;
+	}
+	/*
+	 * pgchange's own "--tag NAME": tags the database once this changeset is
+	 * applied.  Written exactly so, as "-- tag the table" is a comment.
+	 */
+	if (pg_strncasecmp(line, "--tag", 5) == 0 &&
+		(line[5] == ':' || line[5] == ' ' || line[5] == '\t'))
+	{
+		*arg = line + 6;
+		return D_TAG;
 	}
 	if (is_block_start(line, "liquibase", "rollback"))
 		return D_ROLLBACK_BLOCK;
@@ -768,6 +778,24 @@ handle_changeset_directive(SqlReader *r, const char *line, int lineno)
 			return sqlreader_parse_preconditions(r, lineno, arg) ? 1 : -1;
 		case D_PRECONDITION:
 			return sqlreader_parse_precondition(r, lineno, arg) ? 1 : -1;
+		case D_TAG:
+			{
+				char	   *t = cl_trim(sqlreader_subst(r, arg));
+
+				if (*t == '\0' || strpbrk(t, " \t") != NULL || cs->tag != NULL)
+				{
+					if (cs->tag)
+						changelog_error(r->file, lineno, "changeset %s:%s has a second --tag",
+										cs->author, cs->id);
+					else
+						changelog_error(r->file, lineno, "--tag needs one name without blanks");
+					changelog_hint("Write \"--tag NAME\" once in the changeset that ends the tagged state.");
+					pfree(t);
+					return -1;
+				}
+				cs->tag = t;
+				break;
+			}
 		default:
 			break;
 	}

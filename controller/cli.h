@@ -68,6 +68,7 @@ extern const Command cmd_tag;
 extern const Command cmd_help;
 extern const Command cmd_lock;
 extern const Command cmd_history;
+extern const Command cmd_rollback;
 extern const Command cmd_verify;
 
 #endif							/* PGCHANGE_CLI_H */

@@ -20,6 +20,7 @@
 #include "pgconn.h"
 #include "plan.h"
 #include "portability/instr_time.h"
+#include "rollback.h"
 #include "runner.h"
 #include "verify.h"
 
@@ -31,7 +32,9 @@ enum
 	OPT_LOCK_TIMEOUT,
 	OPT_RETRIES,
 	OPT_REASON,
-	OPT_META
+	OPT_META,
+	OPT_TO_TAG,
+	OPT_TEST_ROLLBACK
 };
 
 static struct
@@ -43,7 +46,9 @@ static struct
 	int			retries;
 	const char *reason;
 	cJSON	   *meta;
-}			opt = {false, 0, "5 min", "5s", 5, NULL, NULL};
+	const char *to_tag;			/* deploy up to the changeset declaring it */
+	bool		test_rollback;	/* deploy, roll back, deploy each changeset */
+}			opt = {false, 0, "5 min", "5s", 5, NULL, NULL, NULL, false};
 
 static const struct option deploy_options[] = {
 	CHANGELOG_LONG_OPTIONS,
@@ -54,6 +59,8 @@ static const struct option deploy_options[] = {
 	{"retries", required_argument, NULL, OPT_RETRIES},
 	{"reason", required_argument, NULL, OPT_REASON},
 	{"meta", required_argument, NULL, OPT_META},
+	{"to-tag", required_argument, NULL, OPT_TO_TAG},
+	{"test-rollback", no_argument, NULL, OPT_TEST_ROLLBACK},
 	VERIFY_DEPLOY_LONG_OPTIONS,
 	{NULL, 0, NULL, 0}
 };
@@ -111,6 +118,12 @@ deploy_parse_option(int o, const char *arg)
 				pfree(key);
 				return true;
 			}
+		case OPT_TO_TAG:
+			opt.to_tag = arg;
+			return true;
+		case OPT_TEST_ROLLBACK:
+			opt.test_rollback = true;
+			return true;
 		default:
 			return false;
 	}
@@ -386,6 +399,13 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 		rc = PGC_EXIT_USAGE;
 		goto done;
 	}
+	if (opt.to_tag && (rc = rollback_limit_to_tag(&plan, opt.to_tag)) != PGC_EXIT_OK)
+		goto done_plan;
+	if (opt.test_rollback && !rollback_check_testable(&plan))
+	{
+		rc = PGC_EXIT_VALIDATION;
+		goto done_plan;
+	}
 	if (report_validation(&plan))
 	{
 		rc = PGC_EXIT_VALIDATION;
@@ -486,9 +506,11 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 			}
 			INSTR_TIME_SET_CURRENT(t0);
 			r = run_changeset(conn, &ro, it);
+			if (r == RUN_OK && opt.test_rollback)
+				r = rollback_test_changeset(conn, &ro, it);
 			INSTR_TIME_SET_CURRENT(t1);
 			INSTR_TIME_SUBTRACT(t1, t0);
-			what = r == RUN_OK ? (it->action == PA_RERUN ? "reran" : "ran") :
+			what = r == RUN_OK ? (opt.test_rollback ? "tested" : it->action == PA_RERUN ? "reran" : "ran") :
 				r == RUN_MARKED ? "marked ran" : r == RUN_SKIPPED ? "skipped" :
 				r == RUN_CANCELED ? "canceled" : "failed";
 			if (tty)
@@ -589,6 +611,10 @@ const Command cmd_deploy = {
 	"      --meta=KEY=VALUE      recorded with the deployment (repeatable);\n"
 	"                            GITHUB_SHA, CI_COMMIT_SHA, GITHUB_RUN_ID and\n"
 	"                            PGCHANGE_ENVIRONMENT are added when set\n"
+	"      --to-tag=TAG          deploy up to and including the changeset that\n"
+	"                            declares TAG (tagDatabase, --tag)\n"
+	"      --test-rollback       deploy each changeset, roll it back with its\n"
+	"                            stored rollback, deploy it again\n"
 	VERIFY_DEPLOY_OPTIONS_HELP,
 	.short_options = CHANGELOG_SHORT_OPTIONS,
 	.long_options = deploy_options,

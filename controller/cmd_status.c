@@ -17,6 +17,7 @@
 #include "output.h"
 #include "pgconn.h"
 #include "plan.h"
+#include "rollback.h"
 
 enum
 {
@@ -213,6 +214,7 @@ status_run(const GlobalOptions *g, int argc, char **argv)
 		return rc;
 	for (int i = 0; i < plan.nitems; i++)
 		applied += plan.items[i].status == PS_OK || plan.items[i].status == PS_CHANGED;
+	rollback_report_drift(conn, &plan);
 	{
 		char	   *title = psprintf("project %s", g->project);
 
@@ -260,6 +262,7 @@ validate_run(const GlobalOptions *g, int argc, char **argv)
 		return rc;
 	for (int i = 0; i < plan.nitems; i++)
 		applied += plan.items[i].status == PS_OK || plan.items[i].status == PS_CHANGED;
+	rollback_report_drift(conn, &plan);
 
 	if (plan.nblocked > 0 || (plan.nmissing > 0 && !plan.allow_missing))
 		rc = PGC_EXIT_VALIDATION;

@@ -16,6 +16,7 @@ const Command *const pgc_commands[] = {
 	&cmd_status,
 	&cmd_validate,
 	&cmd_tag,
+	&cmd_rollback,
 	&cmd_ping,
 	&cmd_checksum,
 	&cmd_lock,

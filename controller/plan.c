@@ -17,6 +17,7 @@
 #include "pgconn.h"
 #include "plan.h"
 #include "properties.h"
+#include "rollback.h"
 
 #define MAX_SEARCH_PATH 32
 
@@ -417,7 +418,28 @@ plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
 		else if (it->action == PA_BLOCKED)
 			plan->nblocked++;
 	}
-	return true;
+	/* the rollbacks the changesets about to run will store */
+	return rollback_resolve_plan(plan);
+}
+
+bool
+plan_read_changelog(PGconn *conn, const GlobalOptions *g, Changelog *out)
+{
+	ChangelogOptions opts = {0};
+	char	   *mode = stored_identity_mode(conn, g->project);
+
+	memset(out, 0, sizeof(*out));
+	opts.path_in_identity = args.identity ? strcmp(args.identity, "path") == 0
+		: (mode != NULL && strcmp(mode, "path") == 0);
+	pg_free(mode);
+	ensure_props();
+	if (args.defaults_file && !properties_read_defaults_file(&args.props, args.defaults_file))
+		return false;
+	opts.root = changelog_root_option();
+	opts.search_path = args.search_path;
+	opts.nsearch_path = args.nsearch_path;
+	opts.props = &args.props;
+	return changelog_load(&opts, out);
 }
 
 void
@@ -427,6 +449,7 @@ plan_free(Plan *plan)
 	{
 		pg_free(plan->items[i].applied_checksum);
 		pg_free(plan->items[i].applied_at);
+		pg_free(plan->items[i].rollback_sql);
 	}
 	for (int i = 0; i < plan->nmissing; i++)
 	{

@@ -90,6 +90,18 @@ typedef struct PlanItem
 	PlanAction	action;
 	char	   *applied_checksum;
 	char	   *applied_at;
+
+	/*
+	 * The rollback this changeset stores when it runs, resolved by
+	 * rollback_resolve_plan() (references followed, goose Down split as
+	 * goose splits it); rollback_resolved is false for items not about to
+	 * run.  rollback_sql NULL: none; "": nothing to undo.
+	 */
+	bool		rollback_resolved;
+	char	   *rollback_sql;
+	char	  **rollback_statements;	/* not owned; NULL: the server splits */
+	int			nrollback_statements;
+	bool		rollback_in_transaction;
 } PlanItem;
 
 typedef struct MissingItem
@@ -117,6 +129,9 @@ typedef struct Plan
 /* Connect-side work: read the changelog, ask the database, decide */
 extern bool plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan);
 extern void plan_free(Plan *plan);
+
+/* Only read the changelog the options name (rollback compares with it) */
+extern bool plan_read_changelog(PGconn *conn, const GlobalOptions *g, Changelog *out);
 extern const char *plan_status_name(PlanStatus s);
 extern const char *plan_action_name(PlanAction a);
 

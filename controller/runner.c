@@ -11,6 +11,7 @@
  */
 #include "postgres_fe.h"
 
+#include <cjson/cJSON.h>
 #include <unistd.h>
 
 #include "common/logging.h"
@@ -58,18 +59,23 @@ line_at(const char *text, int offset)
 char *
 runner_effective_body(const Changeset *cs)
 {
-	const char *delim = cs->end_delimiter;
+	return runner_effective_sql(cs->body, cs->end_delimiter);
+}
+
+char *
+runner_effective_sql(const char *sql, const char *delim)
+{
 	size_t		dlen;
 	StringInfoData out;
 	const char *p;
 
 	if (delim == NULL || *delim == '\0' || strcmp(delim, ";") == 0)
-		return pg_strdup(cs->body);
+		return pg_strdup(sql);
 
 	/* a statement ends where the delimiter closes a line (Liquibase) */
 	dlen = strlen(delim);
 	initStringInfo(&out);
-	p = cs->body;
+	p = sql;
 	while (*p)
 	{
 		const char *hit = strstr(p, delim);
@@ -203,10 +209,9 @@ report_invalid_indexes(PGconn *conn, const Changeset *cs, const char *stmt)
 	PQclear(res);
 }
 
-/* Run a parameterised statement, retrying while a lock is not available */
-static PGresult *
-exec_with_retry(PGconn *conn, const RunOptions *o, const Changeset *cs,
-				const char *sql, int nparams, const char *const *params)
+PGresult *
+runner_exec_retry(PGconn *conn, const RunOptions *o, const char *label,
+				  const char *sql, int nparams, const char *const *params)
 {
 	int			pause_ms = 200;
 
@@ -218,8 +223,8 @@ exec_with_retry(PGconn *conn, const RunOptions *o, const Changeset *cs,
 			is_sqlstate(res, SQLSTATE_LOCK_NOT_AVAILABLE) && attempt < o->retries &&
 			!CancelRequested)
 		{
-			pg_log_warning("changeset %s: %s; retry %d of %d in %d ms",
-						   cs->id, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
+			pg_log_warning("%s: %s; retry %d of %d in %d ms",
+						   label, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
 						   attempt + 1, o->retries, pause_ms);
 			PQclear(res);
 			pg_usleep(pause_ms * 1000L);
@@ -275,6 +280,50 @@ check_preconditions(PGconn *conn, const Changeset *cs, bool *holds)
 	return true;
 }
 
+/* a JSON array of strings, bound as one parameter, as text[] */
+#define RUNNER_TEXT_ARRAY(param) \
+	"(SELECT pg_catalog.array_agg(e ORDER BY o) " \
+	"FROM pg_catalog.jsonb_array_elements_text(" param "::jsonb) WITH ORDINALITY AS t(e, o))"
+
+/* The rollback a changeset stores, as bound parameters */
+typedef struct RollbackParams
+{
+	const char *sql;
+	char	   *statements;		/* JSON array (cJSON's), or NULL */
+	const char *in_transaction; /* "true" or "false" */
+} RollbackParams;
+
+static void
+rollback_params(const PlanItem *it, RollbackParams *rb)
+{
+	rb->statements = NULL;
+	if (!it->rollback_resolved)
+	{
+		/* not resolved by rollback_resolve_plan(): the changeset's own */
+		rb->sql = it->cs->rollback;
+		rb->in_transaction = it->cs->run_in_transaction ? "true" : "false";
+		return;
+	}
+	rb->sql = it->rollback_sql;
+	rb->in_transaction = it->rollback_in_transaction ? "true" : "false";
+	if (it->rollback_statements)
+	{
+		cJSON	   *a = cJSON_CreateArray();
+
+		for (int i = 0; i < it->nrollback_statements; i++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(it->rollback_statements[i]));
+		rb->statements = cJSON_PrintUnformatted(a);
+		cJSON_Delete(a);
+	}
+}
+
+static void
+rollback_params_free(RollbackParams *rb)
+{
+	if (rb->statements)
+		cJSON_free(rb->statements);
+}
+
 /*
  * Record a changeset without running it through run_changeset: mark_ran
  * (duration NULL) and the statement-by-statement path (its duration).
@@ -284,14 +333,99 @@ record(PGconn *conn, const RunOptions *o, const PlanItem *it, const char *exec_t
 	   const char *duration)
 {
 	const Changeset *cs = it->cs;
-	const char *params[13] = {
+	RollbackParams rb;
+	bool		ok;
+	const char *params[16] = {
 		o->project, o->deployment_id, cs->id, cs->author, cs->path, it->checksum,
-		exec_type, duration, cs->comment, cs->comment, cs->contexts, cs->labels, cs->rollback
+		exec_type, duration, cs->comment, cs->comment, cs->contexts, cs->labels
 	};
 
-	return pgc_command(conn,
-					   "SELECT pgchange.record_changeset($1, $2::bigint, $3, $4, $5, $6, $7, "
-					   "$8::interval, $9, $10, $11, $12, $13)", 13, params);
+	rollback_params(it, &rb);
+	params[12] = rb.sql;
+	params[13] = rb.statements;
+	params[14] = rb.in_transaction;
+	params[15] = cs->tag;
+	ok = pgc_command(conn,
+					 "SELECT pgchange.record_changeset($1, $2::bigint, $3, $4, $5, $6, $7, "
+					 "$8::interval, $9, $10, $11, $12, $13, " RUNNER_TEXT_ARRAY("$14")
+					 ", $15::boolean, $16)", 16, params);
+	rollback_params_free(&rb);
+	return ok;
+}
+
+RunResult
+runner_exec_statements(PGconn *conn, const RunOptions *o, const char *label,
+					   char **stmts, int n, int from, StatementDone done, void *arg,
+					   int *failed, PGresult **error)
+{
+	RunResult	result = RUN_OK;
+
+	*failed = -1;
+	*error = NULL;
+	if (o->lock_timeout)
+	{
+		const char *params[1] = {o->lock_timeout};
+
+		if (!pgc_command(conn, "SELECT pg_catalog.set_config('lock_timeout', $1, false)", 1, params))
+			return RUN_FAILED;
+	}
+	for (int i = from; i < n; i++)
+	{
+		PGresult   *res = runner_exec_retry(conn, o, label, stmts[i], 0, NULL);
+
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		{
+			result = (CancelRequested || is_sqlstate(res, SQLSTATE_QUERY_CANCELED))
+				? RUN_CANCELED : RUN_FAILED;
+			*failed = i;
+			*error = res;
+			break;
+		}
+		PQclear(res);
+		if (!done(conn, i + 1, n, arg))
+		{
+			result = RUN_FAILED;
+			break;
+		}
+	}
+	if (o->lock_timeout)
+		(void) pgc_command(conn, "RESET lock_timeout", 0, NULL);
+	return result;
+}
+
+/* What a deploy's progress records after each statement */
+typedef struct DeployProgress
+{
+	const RunOptions *o;
+	const PlanItem *it;
+	RollbackParams rb;
+} DeployProgress;
+
+static bool
+deploy_progress(PGconn *conn, int done, int total, void *arg)
+{
+	DeployProgress *p = (DeployProgress *) arg;
+	const Changeset *cs = p->it->cs;
+	char		ibuf[16],
+				nbuf[16];
+	const char *params[11];
+
+	snprintf(ibuf, sizeof(ibuf), "%d", done);
+	snprintf(nbuf, sizeof(nbuf), "%d", total);
+	params[0] = p->o->project;
+	params[1] = p->o->deployment_id;
+	params[2] = cs->id;
+	params[3] = cs->author;
+	params[4] = cs->path;
+	params[5] = p->it->checksum;
+	params[6] = ibuf;
+	params[7] = nbuf;
+	params[8] = p->rb.sql;
+	params[9] = p->rb.statements;
+	params[10] = p->rb.in_transaction;
+	return pgc_command(conn, "SELECT pgchange.record_progress($1, $2::bigint, $3, $4, $5, $6, "
+					   "$7::int, $8::int, $9, " RUNNER_TEXT_ARRAY("$10") ", $11::boolean)",
+					   11, params);
 }
 
 /* The statement-by-statement path, resuming after recorded progress */
@@ -303,12 +437,12 @@ run_statements(PGconn *conn, const RunOptions *o, const PlanItem *it, const char
 	int		   *lines;
 	int			n = 0;
 	int			done = 0;
+	int			failed;
 	PGresult   *res = NULL;
-	const char *params[8];
-	char		ibuf[16],
-				nbuf[16];
+	const char *params[4];
 	RunResult	result = RUN_OK;
 	instr_time	started;
+	DeployProgress progress = {o, it};
 
 	INSTR_TIME_SET_CURRENT(started);
 
@@ -346,12 +480,20 @@ run_statements(PGconn *conn, const RunOptions *o, const PlanItem *it, const char
 	params[2] = cs->author;
 	params[3] = o->path_identity ? cs->path : "";
 	res = pgc_exec(conn, PGRES_TUPLES_OK,
-				   "SELECT statements_done, checksum FROM pgchange.progress "
+				   "SELECT statements_done, checksum, kind FROM pgchange.progress "
 				   "WHERE project = $1 AND changeset_id = $2 AND author = $3 AND identity_path = $4",
 				   4, params);
 	if (res == NULL)
-		return RUN_FAILED;
-	if (PQntuples(res) == 1)
+		result = RUN_FAILED;
+	else if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 2), "rollback") == 0)
+	{
+		/* a rollback of it stopped half way: finish that first */
+		pg_log_error("%s:%d: changeset %s is partly rolled back (%s statements of its rollback done)",
+					 cs->file, cs->line, cs->id, PQgetvalue(res, 0, 0));
+		pg_log_error_hint("Finish the rollback first: run pgchange rollback again, it resumes.");
+		result = RUN_VALIDATION;
+	}
+	else if (PQntuples(res) == 1)
 	{
 		done = atoi(PQgetvalue(res, 0, 0));
 		if (strcmp(PQgetvalue(res, 0, 1), it->checksum) != 0)
@@ -361,55 +503,26 @@ run_statements(PGconn *conn, const RunOptions *o, const PlanItem *it, const char
 			pg_log_error_detail("Recorded checksum %s, the file's is %s.",
 								PQgetvalue(res, 0, 1), it->checksum);
 			pg_log_error_hint("Finish or undo the applied statements by hand, then record the progress under the new text with pgchange.record_progress(), or restore the old text.");
-			PQclear(res);
-			return RUN_VALIDATION;
+			result = RUN_VALIDATION;
 		}
-		pg_log_info("changeset %s: resuming after statement %d of %d", cs->id, done, n);
+		else
+			pg_log_info("changeset %s: resuming after statement %d of %d", cs->id, done, n);
 	}
 	PQclear(res);
 
-	if (o->lock_timeout)
+	if (result == RUN_OK)
 	{
-		params[0] = o->lock_timeout;
-		if (!pgc_command(conn, "SELECT pg_catalog.set_config('lock_timeout', $1, false)", 1, params))
-			return RUN_FAILED;
-	}
-
-	for (int i = done; i < n; i++)
-	{
-		res = exec_with_retry(conn, o, cs, stmts[i], 0, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		rollback_params(it, &progress.rb);
+		result = runner_exec_statements(conn, o, cs->id, stmts, n, done, deploy_progress,
+										&progress, &failed, &res);
+		rollback_params_free(&progress.rb);
+		if (res)
 		{
-			if (CancelRequested || is_sqlstate(res, SQLSTATE_QUERY_CANCELED))
-				result = RUN_CANCELED;
-			else
-				result = RUN_FAILED;
-			report_failure(cs, res, conn, NULL, lines[i] - cs->body_line + 1, stmts[i]);
-			report_invalid_indexes(conn, cs, stmts[i]);
+			report_failure(cs, res, conn, NULL, lines[failed] - cs->body_line + 1, stmts[failed]);
+			report_invalid_indexes(conn, cs, stmts[failed]);
 			PQclear(res);
-			break;
-		}
-		PQclear(res);
-
-		snprintf(ibuf, sizeof(ibuf), "%d", i + 1);
-		snprintf(nbuf, sizeof(nbuf), "%d", n);
-		params[0] = o->project;
-		params[1] = o->deployment_id;
-		params[2] = cs->id;
-		params[3] = cs->author;
-		params[4] = cs->path;
-		params[5] = it->checksum;
-		params[6] = ibuf;
-		params[7] = nbuf;
-		if (!pgc_command(conn, "SELECT pgchange.record_progress($1, $2::bigint, $3, $4, $5, $6, $7::int, $8::int)",
-						 8, params))
-		{
-			result = RUN_FAILED;
-			break;
 		}
 	}
-	if (o->lock_timeout)
-		(void) pgc_command(conn, "RESET lock_timeout", 0, NULL);
 	if (!cs->statements)
 	{
 		for (int i = 0; i < n; i++)
@@ -487,15 +600,23 @@ run_changeset(PGconn *conn, const RunOptions *o, const PlanItem *it)
 	}
 	else
 	{
-		const char *params[14] = {
+		RollbackParams rb;
+		const char *params[17] = {
 			o->project, o->deployment_id, cs->id, cs->author, cs->path, it->checksum, body,
 			it->action == PA_RERUN ? "reran" : "executed", o->lock_timeout,
-			cs->comment, cs->comment, cs->contexts, cs->labels, cs->rollback
+			cs->comment, cs->comment, cs->contexts, cs->labels
 		};
 
-		res = exec_with_retry(conn, o, cs,
-							  "SELECT pgchange.run_changeset($1, $2::bigint, $3, $4, $5, $6, $7, $8, $9, "
-							  "$10, $11, $12, $13, $14)", 14, params);
+		rollback_params(it, &rb);
+		params[13] = rb.sql;
+		params[14] = rb.statements;
+		params[15] = rb.in_transaction;
+		params[16] = cs->tag;
+		res = runner_exec_retry(conn, o, cs->id,
+								"SELECT pgchange.run_changeset($1, $2::bigint, $3, $4, $5, $6, $7, $8, $9, "
+								"$10, $11, $12, $13, $14, " RUNNER_TEXT_ARRAY("$15")
+								", $16::boolean, $17)", 17, params);
+		rollback_params_free(&rb);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK)
 			result = RUN_OK;
 		else

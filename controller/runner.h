@@ -36,6 +36,26 @@ extern RunResult run_changeset(PGconn *conn, const RunOptions *o, const PlanItem
 
 /* the body as the database runs it: endDelimiter turned into ';' */
 extern char *runner_effective_body(const Changeset *cs);
+extern char *runner_effective_sql(const char *sql, const char *end_delimiter);
+
+/* Run a parameterised statement, retrying while a lock is not available */
+extern PGresult *runner_exec_retry(PGconn *conn, const RunOptions *o, const char *label,
+								   const char *sql, int nparams, const char *const *params);
+
+/* called after each statement of the per-statement path; false stops it */
+typedef bool (*StatementDone) (PGconn *conn, int done, int total, void *arg);
+
+/*
+ * The per-statement path, shared by deploys and rollbacks: run stmts[from]
+ * to stmts[n - 1] one at a time outside a transaction block, with the
+ * run's lock_timeout and retries, calling done() after each so the caller
+ * records progress.  When a statement fails, *failed is its index and
+ * *error its result, for the caller to report and PQclear.
+ */
+extern RunResult runner_exec_statements(PGconn *conn, const RunOptions *o, const char *label,
+										char **stmts, int n, int from,
+										StatementDone done, void *arg,
+										int *failed, PGresult **error);
 
 /* set by the SIGINT handler (fe_utils/cancel.h) */
 extern void runner_setup_cancel(PGconn *conn);

@@ -29,6 +29,8 @@
 #include "utils/tuplestore.h"
 #include "utils/timestamp.h"
 
+#include "deploy.h"
+
 PG_FUNCTION_INFO_V1(pgchange_run_changeset);
 
 static const char *no_transaction_reason(Node *stmt);
@@ -147,7 +149,8 @@ text_arg(FunctionCallInfo fcinfo, int n)
 /*
  * pgchange.run_changeset(project, deployment_id, changeset_id, author, path,
  *     checksum, body, exec_type, lock_timeout, description, comment,
- *     contexts, labels, rollback_sql) returns bigint (the execution order)
+ *     contexts, labels, rollback_sql, rollback_statements,
+ *     rollback_in_transaction, tag) returns bigint (the execution order)
  */
 Datum
 pgchange_run_changeset(PG_FUNCTION_ARGS)
@@ -167,9 +170,9 @@ pgchange_run_changeset(PG_FUNCTION_ARGS)
 	Datum		duration;
 	Datum		order;
 	bool		isnull;
-	Oid			argtypes[13];
-	Datum		values[13];
-	char		nulls[13];
+	Oid			argtypes[16];
+	Datum		values[16];
+	char		nulls[16];
 	int			ret;
 
 	if (project == NULL || PG_ARGISNULL(1) || changeset_id == NULL || author == NULL ||
@@ -246,13 +249,15 @@ pgchange_run_changeset(PG_FUNCTION_ARGS)
 								   TimestampTzGetDatum(start));
 
 	/* the record goes into the same transaction */
-	for (int i = 0; i < 13; i++)
+	for (int i = 0; i < 16; i++)
 	{
 		argtypes[i] = TEXTOID;
 		nulls[i] = ' ';
 	}
 	argtypes[1] = INT8OID;
 	argtypes[7] = INTERVALOID;
+	argtypes[13] = TEXTARRAYOID;	/* rollback_statements */
+	argtypes[14] = BOOLOID;		/* rollback_in_transaction */
 	values[0] = CStringGetTextDatum(project);
 	values[1] = PG_GETARG_DATUM(1);
 	values[2] = CStringGetTextDatum(changeset_id);
@@ -261,17 +266,20 @@ pgchange_run_changeset(PG_FUNCTION_ARGS)
 	values[5] = PG_GETARG_DATUM(5);
 	values[6] = CStringGetTextDatum(exec_type);
 	values[7] = duration;
-	for (int i = 8; i < 13; i++)
+	for (int i = 8; i < 16; i++)
 	{
-		/* description, comment, contexts, labels, rollback_sql: args 9..13 */
+		/*
+		 * description, comment, contexts, labels, rollback_sql (args 9..13),
+		 * rollback_statements, rollback_in_transaction, tag (14..16)
+		 */
 		if (PG_ARGISNULL(i + 1))
 			nulls[i] = 'n';
 		else
 			values[i] = PG_GETARG_DATUM(i + 1);
 	}
 	ret = SPI_execute_with_args(
-		"SELECT pgchange.record_changeset($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-		13, argtypes, values, nulls, false, 1);
+		"SELECT pgchange.record_changeset($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+		16, argtypes, values, nulls, false, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "recording changeset %s failed: %s", st.changeset,
 			 SPI_result_code_string(ret));
@@ -429,4 +437,68 @@ pgchange_split_sql(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * Run SQL in the caller's transaction the way run_changeset runs a body:
+ * split with the server's parser, refused as a whole if a statement cannot
+ * run in a transaction block, each statement on its own with the error
+ * context naming it.  For rollback.c; call it between SPI_connect() and
+ * SPI_finish().  label names what runs in messages, e.g. "rollback of 3
+ * by alice".  Returns the number of statements run.
+ */
+int
+pgchange_exec_sql(const char *label, const char *sql)
+{
+	RunState	st = {0};
+	ErrorContextCallback errcb;
+	List	   *stmts;
+	ListCell   *lc;
+
+	st.changeset = label;
+	st.body = sql;
+	errcb.callback = run_error_callback;
+	errcb.arg = &st;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	stmts = parse_quietly(sql);
+	st.nstatements = list_length(stmts);
+	foreach(lc, stmts)
+	{
+		RawStmt    *raw = lfirst_node(RawStmt, lc);
+		const char *reason = no_transaction_reason(raw->stmt);
+
+		if (reason)
+			ereport(ERROR,
+					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+					 errmsg("%s cannot run inside a transaction block", reason),
+					 errdetail("Statement %d of the %s, line %d.",
+							   foreach_current_index(lc) + 1, label,
+							   line_of(sql, skip_blank(sql, raw->stmt_location,
+													   (int) strlen(sql)))),
+					 errhint("pgchange rollback runs such a rollback statement by statement.")));
+	}
+	foreach(lc, stmts)
+	{
+		RawStmt    *raw = lfirst_node(RawStmt, lc);
+		int			loc = raw->stmt_location;
+		int			len = raw->stmt_len > 0 ? raw->stmt_len : (int) strlen(sql) - loc;
+		int			start = skip_blank(sql, loc, loc + len);
+		char	   *one;
+		int			ret;
+
+		st.statement = foreach_current_index(lc) + 1;
+		st.location = start;
+		st.line = line_of(sql, start);
+		st.sql = sql + start;
+		st.sqllen = loc + len - start;
+		one = pnstrdup(st.sql, st.sqllen);
+		ret = SPI_execute(one, false, 0);
+		if (ret < 0)
+			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+		pfree(one);
+	}
+	error_context_stack = errcb.previous;
+	return st.nstatements;
 }

@@ -13,6 +13,540 @@
  * Section 2: rollback and verification (issue #6)
  * ==================================================================== */
 
+/*
+ * What rolling back needs, stored at deploy time so that it does not depend
+ * on the files: rollback_sql (already there) and how to run it.  goose
+ * splits its Down section itself, and that split is kept; a rollback that
+ * cannot run in a transaction block (goose NO TRANSACTION,
+ * runInTransaction:false) is run by the controller statement by statement.
+ */
+ALTER TABLE pgchange.registry
+	ADD COLUMN rollback_statements text[],
+	ADD COLUMN rollback_in_transaction boolean NOT NULL DEFAULT true;
+COMMENT ON COLUMN pgchange.registry.rollback_sql IS
+  'SQL that undoes the changeset, as deployed; '''' when nothing needs undoing, NULL when it has no rollback';
+COMMENT ON COLUMN pgchange.registry.rollback_statements IS
+  'the rollback split as its source format splits it (goose Down); NULL: split by the server''s parser';
+
+/*
+ * Progress rows of kind 'rollback' count the statements of a rollback run
+ * statement by statement, so a rerun resumes.  A partly run changeset (no
+ * registry row yet) keeps its rollback here: rolling back undoes what was
+ * done of it.
+ */
+ALTER TABLE pgchange.progress
+	ADD COLUMN kind text NOT NULL DEFAULT 'deploy' CHECK (kind IN ('deploy', 'rollback')),
+	ADD COLUMN rollback_sql text,
+	ADD COLUMN rollback_statements text[],
+	ADD COLUMN rollback_in_transaction boolean NOT NULL DEFAULT true;
+
+-- the rollbacks a rollback deployment ran, for pgchange.deployments
+CREATE INDEX event_log_rollback_idx ON pgchange.event_log (deployment_id)
+	WHERE kind = 'rollback';
+
+-- Raise unless tag is a valid tag name free in the project (internal)
+CREATE FUNCTION pgchange._check_tag(p_project text, p_tag text, p_id text,
+									p_author text, p_ipath text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	holder pgchange.registry;
+BEGIN
+	IF p_tag IS NULL OR btrim(p_tag) = '' OR length(p_tag) > 200 THEN
+		RAISE EXCEPTION 'invalid tag %', coalesce(quote_literal(p_tag), 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'A tag has 1 to 200 characters.';
+	END IF;
+	SELECT * INTO holder FROM pgchange.registry r
+	 WHERE r.project = p_project AND r.tag = p_tag
+	   AND (p_id IS NULL OR (r.changeset_id, r.author, r.identity_path) <> (p_id, p_author, p_ipath));
+	IF FOUND THEN
+		RAISE EXCEPTION 'tag % already exists in project %', quote_literal(p_tag), quote_literal(p_project)
+			USING ERRCODE = 'unique_violation',
+				  DETAIL = format('Changeset %s by %s (%s) carries it.', holder.changeset_id,
+								  holder.author, holder.path),
+				  HINT = 'Tags are unique per project; choose another name.';
+	END IF;
+END
+$$;
+
+/*
+ * record_changeset and run_changeset take the rollback's statements, where
+ * it runs and the tag the changeset declares (tagDatabase, --tag).  The
+ * new arguments come last with defaults, so existing calls keep working.
+ */
+DROP FUNCTION pgchange.record_changeset(text, bigint, text, text, text, text, text, interval,
+										text, text, text, text, text);
+CREATE FUNCTION pgchange.record_changeset(
+	project text, deployment_id bigint, changeset_id text, author text, path text,
+	checksum text, exec_type text DEFAULT 'executed', duration interval DEFAULT NULL,
+	description text DEFAULT NULL, comment text DEFAULT NULL,
+	contexts text DEFAULT NULL, labels text DEFAULT NULL,
+	rollback_sql text DEFAULT NULL, rollback_statements text[] DEFAULT NULL,
+	rollback_in_transaction boolean DEFAULT true, tag text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p_project ALIAS FOR project;
+	p_deployment ALIAS FOR deployment_id;
+	p_id ALIAS FOR changeset_id;
+	p_author ALIAS FOR author;
+	p_tag ALIAS FOR tag;
+	mode text;
+	ipath text;
+	ord bigint;
+	event_kind text;
+BEGIN
+	PERFORM pgchange._require_lock(p_project);
+	IF exec_type IS NULL OR exec_type NOT IN ('executed', 'reran', 'mark_ran', 'failed') THEN
+		RAISE EXCEPTION 'invalid exec type %', coalesce(quote_literal(exec_type), 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Use executed, reran, mark_ran or failed.';
+	END IF;
+	IF checksum IS NULL OR checksum !~ '^[0-9]+:[0-9a-f]+$' THEN
+		RAISE EXCEPTION 'invalid checksum %', coalesce(quote_literal(checksum), 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'A checksum is a version number, a colon and lower-case hex digits.',
+				  HINT = 'Compute it with pgchange.checksum(body).';
+	END IF;
+	IF NOT EXISTS (SELECT FROM pgchange.deployment_log d
+					WHERE d.deployment_id = p_deployment AND d.project = p_project
+					  AND d.status = 'running') THEN
+		RAISE EXCEPTION 'deployment % of project % is not running', p_deployment, quote_literal(p_project)
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'Open one with pgchange.begin_deployment().';
+	END IF;
+	SELECT identity_mode INTO mode FROM pgchange.projects p WHERE p.project = p_project;
+	ipath := CASE WHEN mode = 'path' THEN path ELSE '' END;
+	IF p_tag IS NOT NULL THEN
+		PERFORM pgchange._check_tag(p_project, p_tag, p_id, p_author, ipath);
+	END IF;
+	IF EXISTS (SELECT FROM pgchange.progress g
+				WHERE g.project = p_project AND g.changeset_id = p_id AND g.author = p_author
+				  AND g.identity_path = ipath AND g.kind = 'rollback') THEN
+		RAISE EXCEPTION 'changeset % by % is partly rolled back', p_id, p_author
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'Finish the rollback first: run pgchange rollback again.';
+	END IF;
+	ord := nextval('pgchange.exec_order_seq');
+
+	INSERT INTO pgchange.registry AS r
+		(project, changeset_id, author, identity_path, path, checksum, description, comment,
+		 contexts, labels, tag, exec_order, deployment_id, duration, exec_type,
+		 rollback_sql, rollback_checksum, rollback_statements, rollback_in_transaction)
+	VALUES (p_project, p_id, p_author, ipath, path, checksum, description, comment,
+			contexts, labels, p_tag, ord, p_deployment, duration, exec_type,
+			rollback_sql, pgchange.checksum(rollback_sql), rollback_statements,
+			coalesce(rollback_in_transaction, true))
+	ON CONFLICT ON CONSTRAINT registry_pkey DO UPDATE
+	   SET path = EXCLUDED.path, checksum = EXCLUDED.checksum,
+		   description = EXCLUDED.description, comment = EXCLUDED.comment,
+		   contexts = EXCLUDED.contexts, labels = EXCLUDED.labels,
+		   tag = coalesce(EXCLUDED.tag, r.tag),
+		   exec_order = EXCLUDED.exec_order, deployment_id = EXCLUDED.deployment_id,
+		   applied_at = clock_timestamp(), applied_by = session_user,
+		   duration = EXCLUDED.duration, exec_type = EXCLUDED.exec_type,
+		   rollback_sql = EXCLUDED.rollback_sql,
+		   rollback_checksum = EXCLUDED.rollback_checksum,
+		   rollback_statements = EXCLUDED.rollback_statements,
+		   rollback_in_transaction = EXCLUDED.rollback_in_transaction;
+
+	event_kind := CASE exec_type WHEN 'reran' THEN 'rerun' WHEN 'mark_ran' THEN 'mark_ran'
+								 ELSE 'changeset' END;
+	PERFORM pgchange._event(p_project, event_kind, jsonb_build_object(
+		'id', p_id, 'author', p_author, 'path', path, 'checksum', checksum,
+		'exec_type', exec_type, 'duration', duration::text), p_deployment);
+	IF p_tag IS NOT NULL THEN
+		PERFORM pgchange._event(p_project, 'tag', jsonb_build_object(
+			'tag', p_tag, 'id', p_id, 'author', p_author, 'path', path), p_deployment);
+	END IF;
+	RETURN ord;
+END
+$$;
+COMMENT ON FUNCTION pgchange.record_changeset(text, bigint, text, text, text, text, text, interval, text, text, text, text, text, text[], boolean, text) IS
+  'record a changeset run in the registry, with its rollback and tag, in the transaction of the changeset itself';
+
+DROP FUNCTION pgchange.run_changeset(text, bigint, text, text, text, text, text, text, text,
+									 text, text, text, text, text);
+CREATE FUNCTION pgchange.run_changeset(
+	project text, deployment_id bigint, changeset_id text, author text, path text,
+	checksum text, body text, exec_type text DEFAULT 'executed',
+	lock_timeout text DEFAULT NULL, description text DEFAULT NULL,
+	comment text DEFAULT NULL, contexts text DEFAULT NULL, labels text DEFAULT NULL,
+	rollback_sql text DEFAULT NULL, rollback_statements text[] DEFAULT NULL,
+	rollback_in_transaction boolean DEFAULT true, tag text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'pgchange_run_changeset';
+COMMENT ON FUNCTION pgchange.run_changeset(text, bigint, text, text, text, text, text, text, text, text, text, text, text, text, text[], boolean, text) IS
+  'run a changeset''s statements with the caller''s privileges and record it, in one transaction';
+
+/*
+ * record_progress keeps the rollback of the changeset being run, so that a
+ * changeset that stopped half way can be rolled back.
+ */
+DROP FUNCTION pgchange.record_progress(text, bigint, text, text, text, text, int, int);
+CREATE FUNCTION pgchange.record_progress(project text, deployment_id bigint,
+										 changeset_id text, author text, path text,
+										 checksum text, statements_done int,
+										 statements_total int,
+										 rollback_sql text DEFAULT NULL,
+										 rollback_statements text[] DEFAULT NULL,
+										 rollback_in_transaction boolean DEFAULT true)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p_project ALIAS FOR project;
+	mode text;
+	ipath text;
+BEGIN
+	PERFORM pgchange._require_lock(p_project);
+	IF statements_done IS NULL OR statements_total IS NULL
+	   OR statements_done < 0 OR statements_done > statements_total THEN
+		RAISE EXCEPTION 'invalid progress % of %', statements_done, statements_total
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT identity_mode INTO mode FROM pgchange.projects p WHERE p.project = p_project;
+	ipath := CASE WHEN mode = 'path' THEN path ELSE '' END;
+	IF EXISTS (SELECT FROM pgchange.progress g
+				WHERE g.project = p_project AND g.changeset_id = record_progress.changeset_id
+				  AND g.author = record_progress.author AND g.identity_path = ipath
+				  AND g.kind = 'rollback') THEN
+		RAISE EXCEPTION 'changeset % by % is partly rolled back', record_progress.changeset_id,
+			record_progress.author
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'Finish the rollback first: run pgchange rollback again.';
+	END IF;
+	INSERT INTO pgchange.progress AS g
+		(project, changeset_id, author, identity_path, path, checksum,
+		 statements_done, statements_total, deployment_id, rollback_sql,
+		 rollback_statements, rollback_in_transaction)
+	VALUES (p_project, changeset_id, author, ipath, path, checksum, statements_done,
+			statements_total, deployment_id, rollback_sql, rollback_statements,
+			coalesce(rollback_in_transaction, true))
+	ON CONFLICT ON CONSTRAINT progress_pkey DO UPDATE
+	   SET path = EXCLUDED.path, checksum = EXCLUDED.checksum,
+		   statements_done = EXCLUDED.statements_done,
+		   statements_total = EXCLUDED.statements_total,
+		   deployment_id = EXCLUDED.deployment_id, updated_at = clock_timestamp(),
+		   rollback_sql = EXCLUDED.rollback_sql,
+		   rollback_statements = EXCLUDED.rollback_statements,
+		   rollback_in_transaction = EXCLUDED.rollback_in_transaction;
+END
+$$;
+COMMENT ON FUNCTION pgchange.record_progress(text, bigint, text, text, text, text, int, int, text, text[], boolean) IS
+  'record how many statements of a non-transactional changeset have completed, and its rollback';
+
+/*
+ * What a rollback would undo, in the order it would undo it: the newest
+ * first, a partly run changeset before everything applied.  Exactly one
+ * target: to_tag (everything applied after the changeset carrying the tag),
+ * count (the last N), to_date (everything applied after it) or deployment
+ * (what that deployment applied).  action is 'rollback' (run rollback_sql),
+ * 'unrecord' (nothing to run: marked ran, or an empty rollback) or
+ * 'blocked' (no rollback: the whole rollback must stop before it starts).
+ */
+CREATE FUNCTION pgchange.rollback_plan(project text, to_tag text DEFAULT NULL,
+									   count int DEFAULT NULL,
+									   to_date timestamptz DEFAULT NULL,
+									   deployment bigint DEFAULT NULL)
+RETURNS TABLE (step int, exec_order bigint, changeset_id text, author text,
+			   identity_path text, path text, exec_type text, applied_at timestamptz,
+			   deployment_id bigint, tag text, action text, reason text,
+			   rollback_sql text, rollback_statements text[],
+			   rollback_in_transaction boolean, rollback_checksum text,
+			   statements_done int)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	p_project ALIAS FOR project;
+	p_tag ALIAS FOR to_tag;
+	p_count ALIAS FOR count;
+	p_date ALIAS FOR to_date;
+	p_deployment ALIAS FOR deployment;
+	tag_order bigint;
+BEGIN
+	IF (p_tag IS NOT NULL)::int + (p_count IS NOT NULL)::int + (p_date IS NOT NULL)::int
+	   + (p_deployment IS NOT NULL)::int <> 1 THEN
+		RAISE EXCEPTION 'a rollback needs exactly one target'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Give one of to_tag, count, to_date or deployment.';
+	END IF;
+	IF p_count < 1 THEN
+		RAISE EXCEPTION 'invalid rollback count %', p_count
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Roll back at least 1 changeset.';
+	END IF;
+	IF p_tag IS NOT NULL THEN
+		SELECT r.exec_order INTO tag_order FROM pgchange.registry r
+		 WHERE r.project = p_project AND r.tag = p_tag;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'tag % does not exist in project %', quote_literal(p_tag),
+				quote_literal(p_project)
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = format('The tags are in SELECT tag, changeset_id FROM pgchange.history WHERE project = %L AND tag IS NOT NULL.', p_project);
+		END IF;
+	END IF;
+	IF p_deployment IS NOT NULL AND NOT EXISTS (
+		SELECT FROM pgchange.deployment_log d
+		 WHERE d.deployment_id = p_deployment AND d.project = p_project) THEN
+		RAISE EXCEPTION 'deployment % of project % does not exist', p_deployment,
+			quote_literal(p_project)
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'The deployments are in pgchange.deployments.';
+	END IF;
+
+	RETURN QUERY
+	WITH entries AS (
+		SELECT r.exec_order, r.changeset_id, r.author, r.identity_path, r.path, r.exec_type,
+			   r.applied_at, r.deployment_id, r.tag, r.rollback_sql, r.rollback_statements,
+			   r.rollback_in_transaction, r.rollback_checksum,
+			   coalesce(g.statements_done, 0) AS done
+		  FROM pgchange.registry r
+		  LEFT JOIN pgchange.progress g
+				 ON g.project = r.project AND g.changeset_id = r.changeset_id
+				AND g.author = r.author AND g.identity_path = r.identity_path
+				AND g.kind = 'rollback'
+		 WHERE r.project = p_project AND r.exec_type <> 'failed'
+		UNION ALL
+		-- partly run (or partly rolled back): what was done gets undone
+		SELECT NULL::bigint, g.changeset_id, g.author, g.identity_path, g.path, 'partial',
+			   g.updated_at, g.deployment_id, NULL::text, g.rollback_sql,
+			   g.rollback_statements, g.rollback_in_transaction,
+			   pgchange.checksum(g.rollback_sql),
+			   CASE WHEN g.kind = 'rollback' THEN g.statements_done ELSE 0 END
+		  FROM pgchange.progress g
+		 WHERE g.project = p_project AND (g.kind = 'rollback' OR g.statements_done > 0)
+		   AND NOT EXISTS (SELECT FROM pgchange.registry r
+							WHERE r.project = g.project AND r.changeset_id = g.changeset_id
+							  AND r.author = g.author AND r.identity_path = g.identity_path)
+	), chosen AS (
+		SELECT e.* FROM entries e
+		 WHERE CASE WHEN p_tag IS NOT NULL THEN e.exec_order IS NULL OR e.exec_order > tag_order
+					WHEN p_date IS NOT NULL THEN e.applied_at > p_date
+					WHEN p_deployment IS NOT NULL THEN e.deployment_id = p_deployment
+					ELSE true END
+		 ORDER BY e.exec_order DESC NULLS FIRST
+		 LIMIT p_count
+	)
+	SELECT (row_number() OVER (ORDER BY c.exec_order DESC NULLS FIRST))::int,
+		   c.exec_order, c.changeset_id, c.author, c.identity_path, c.path, c.exec_type,
+		   c.applied_at, c.deployment_id, c.tag,
+		   CASE WHEN c.exec_type = 'mark_ran' THEN 'unrecord'
+				WHEN c.rollback_sql IS NULL THEN 'blocked'
+				WHEN c.rollback_sql = '' OR c.rollback_statements = '{}' THEN 'unrecord'
+				ELSE 'rollback' END,
+		   CASE WHEN c.exec_type = 'mark_ran' THEN 'marked ran: nothing was executed'
+				WHEN c.rollback_sql IS NULL THEN 'no rollback was recorded when it was deployed'
+				WHEN c.rollback_sql = '' OR c.rollback_statements = '{}' THEN 'empty rollback: nothing to undo'
+				WHEN c.exec_type = 'partial' AND c.done > 0 THEN 'partly rolled back: resumes'
+				WHEN c.exec_type = 'partial' THEN 'partly run: its rollback undoes what was done'
+				WHEN c.done > 0 THEN 'partly rolled back: resumes'
+				END,
+		   c.rollback_sql, c.rollback_statements, c.rollback_in_transaction,
+		   c.rollback_checksum, c.done
+	  FROM chosen c
+	 ORDER BY c.exec_order DESC NULLS FIRST;
+END
+$$;
+COMMENT ON FUNCTION pgchange.rollback_plan(text, text, int, timestamptz, bigint) IS
+  'what a rollback would undo, newest first, with the stored SQL and whether something blocks it';
+
+/*
+ * Forget an applied (or partly run) changeset after its rollback ran: the
+ * registry row goes, the event history keeps both the deploy and this.
+ * Called in the transaction of the rollback itself; a DBA who undid a
+ * changeset by hand records that with it too.
+ */
+CREATE FUNCTION pgchange.record_rollback(project text, deployment_id bigint,
+										 changeset_id text, author text,
+										 identity_path text DEFAULT '',
+										 duration interval DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p_project ALIAS FOR project;
+	p_deployment ALIAS FOR deployment_id;
+	p_id ALIAS FOR changeset_id;
+	p_author ALIAS FOR author;
+	p_ipath ALIAS FOR identity_path;
+	gone pgchange.registry;
+	part pgchange.progress;
+BEGIN
+	PERFORM pgchange._require_lock(p_project);
+	IF NOT EXISTS (SELECT FROM pgchange.deployment_log d
+					WHERE d.deployment_id = p_deployment AND d.project = p_project
+					  AND d.status = 'running') THEN
+		RAISE EXCEPTION 'deployment % of project % is not running', p_deployment, quote_literal(p_project)
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'Open one with pgchange.begin_deployment(project, ''rollback'').';
+	END IF;
+	DELETE FROM pgchange.registry r
+	 WHERE r.project = p_project AND r.changeset_id = p_id AND r.author = p_author
+	   AND r.identity_path = coalesce(p_ipath, '')
+	RETURNING * INTO gone;
+	DELETE FROM pgchange.progress g
+	 WHERE g.project = p_project AND g.changeset_id = p_id AND g.author = p_author
+	   AND g.identity_path = coalesce(p_ipath, '')
+	RETURNING * INTO part;
+	IF gone.changeset_id IS NULL AND part.changeset_id IS NULL THEN
+		RAISE EXCEPTION 'changeset % by % is not applied in project %', p_id, p_author,
+			quote_literal(p_project)
+			USING ERRCODE = 'no_data_found',
+				  HINT = 'See what a rollback would undo with pgchange.rollback_plan().';
+	END IF;
+	PERFORM pgchange._event(p_project, 'rollback', jsonb_strip_nulls(jsonb_build_object(
+		'id', p_id, 'author', p_author, 'path', coalesce(gone.path, part.path),
+		'checksum', coalesce(gone.checksum, part.checksum),
+		'exec_order', gone.exec_order, 'exec_type', coalesce(gone.exec_type, 'partial'),
+		'tag', gone.tag, 'deployed_in', coalesce(gone.deployment_id, part.deployment_id),
+		'rollback_checksum', CASE WHEN gone.changeset_id IS NOT NULL THEN gone.rollback_checksum
+								  ELSE pgchange.checksum(part.rollback_sql) END,
+		'duration', duration::text)), p_deployment);
+	RETURN gone.exec_order;
+END
+$$;
+COMMENT ON FUNCTION pgchange.record_rollback(text, bigint, text, text, text, interval) IS
+  'remove a rolled back changeset from the registry and record the rollback in the event history';
+
+CREATE FUNCTION pgchange.record_rollback_progress(project text, deployment_id bigint,
+												  changeset_id text, author text,
+												  identity_path text,
+												  statements_done int,
+												  statements_total int)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p_project ALIAS FOR project;
+	p_id ALIAS FOR changeset_id;
+	p_author ALIAS FOR author;
+	p_ipath ALIAS FOR identity_path;
+BEGIN
+	PERFORM pgchange._require_lock(p_project);
+	IF statements_done IS NULL OR statements_total IS NULL
+	   OR statements_done < 0 OR statements_done > statements_total THEN
+		RAISE EXCEPTION 'invalid progress % of %', statements_done, statements_total
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	UPDATE pgchange.progress g
+	   SET kind = 'rollback', statements_done = record_rollback_progress.statements_done,
+		   statements_total = record_rollback_progress.statements_total,
+		   updated_at = clock_timestamp()
+	 WHERE g.project = p_project AND g.changeset_id = p_id AND g.author = p_author
+	   AND g.identity_path = coalesce(p_ipath, '');
+	IF FOUND THEN
+		RETURN;
+	END IF;
+	INSERT INTO pgchange.progress
+		(project, changeset_id, author, identity_path, path, checksum, statements_done,
+		 statements_total, deployment_id, kind, rollback_sql, rollback_statements,
+		 rollback_in_transaction)
+	SELECT r.project, r.changeset_id, r.author, r.identity_path, r.path, r.checksum,
+		   record_rollback_progress.statements_done, record_rollback_progress.statements_total,
+		   r.deployment_id, 'rollback', r.rollback_sql, r.rollback_statements,
+		   r.rollback_in_transaction
+	  FROM pgchange.registry r
+	 WHERE r.project = p_project AND r.changeset_id = p_id AND r.author = p_author
+	   AND r.identity_path = coalesce(p_ipath, '');
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'changeset % by % is not applied in project %', p_id, p_author,
+			quote_literal(p_project)
+			USING ERRCODE = 'no_data_found';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION pgchange.record_rollback_progress(text, bigint, text, text, text, int, int) IS
+  'record how many statements of a rollback run statement by statement have completed';
+
+/*
+ * Undo one changeset inside the database with the rollback SQL the
+ * registry stored, and remove it from the registry, in the caller's
+ * transaction and with the caller's privileges (like run_changeset).
+ */
+CREATE FUNCTION pgchange.run_rollback(project text, deployment_id bigint,
+									  changeset_id text, author text,
+									  identity_path text DEFAULT '',
+									  lock_timeout text DEFAULT NULL)
+RETURNS int
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'pgchange_run_rollback';
+COMMENT ON FUNCTION pgchange.run_rollback(text, bigint, text, text, text, text) IS
+  'run a changeset''s stored rollback with the caller''s privileges and unrecord it, in one transaction';
+
+/* pgchange.tag: the same rules as declared tags (_check_tag) */
+CREATE OR REPLACE FUNCTION pgchange.tag(project text, tag text)
+RETURNS TABLE (changeset_id text, author text, path text, exec_order bigint)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p_project ALIAS FOR project;
+	p_tag ALIAS FOR tag;
+	last pgchange.registry;
+BEGIN
+	PERFORM pgchange._check_tag(p_project, p_tag, NULL, NULL, NULL);
+	SELECT * INTO last FROM pgchange.registry r
+	 WHERE r.project = p_project AND r.exec_type <> 'failed'
+	 ORDER BY r.exec_order DESC LIMIT 1 FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'project % has no applied changeset to tag', quote_literal(p_project)
+			USING ERRCODE = 'no_data_found',
+				  HINT = 'Deploy first, then tag.';
+	END IF;
+	UPDATE pgchange.registry r SET tag = p_tag
+	 WHERE r.project = p_project AND r.exec_order = last.exec_order;
+	PERFORM pgchange._event(p_project, 'tag', jsonb_build_object(
+		'tag', p_tag, 'id', last.changeset_id, 'author', last.author, 'path', last.path,
+		'replaced', last.tag));
+	RETURN QUERY SELECT last.changeset_id, last.author, last.path, last.exec_order;
+END
+$$;
+
+/* a rollback deployment counts the changesets it undid */
+CREATE OR REPLACE VIEW pgchange.deployments AS
+SELECT d.deployment_id, d.project, d.kind, d.status, d.started_at, d.finished_at,
+	   d.finished_at - d.started_at AS duration, d.deployed_by, d.client_host,
+	   d.client_addr, d.application_name, d.controller_version, d.metadata, d.error,
+	   CASE WHEN d.kind = 'rollback'
+			THEN (SELECT count(*) FROM pgchange.event_log e
+				   WHERE e.deployment_id = d.deployment_id AND e.kind = 'rollback')
+			ELSE (SELECT count(*) FROM pgchange.registry r
+				   WHERE r.deployment_id = d.deployment_id) END AS changesets
+  FROM pgchange.deployment_log d;
+
+REVOKE EXECUTE ON FUNCTION pgchange._check_tag(text, text, text, text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgchange.record_changeset(text, bigint, text, text, text, text, text, interval, text, text, text, text, text, text[], boolean, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgchange.run_changeset(text, bigint, text, text, text, text, text, text, text, text, text, text, text, text, text[], boolean, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgchange.record_progress(text, bigint, text, text, text, text, int, int, text, text[], boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgchange.rollback_plan(text, text, int, timestamptz, bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgchange.record_rollback(text, bigint, text, text, text, interval) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgchange.record_rollback_progress(text, bigint, text, text, text, int, int) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgchange.run_rollback(text, bigint, text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgchange.record_changeset(text, bigint, text, text, text, text, text, interval, text, text, text, text, text, text[], boolean, text) TO pgchange_deployer;
+GRANT EXECUTE ON FUNCTION pgchange.run_changeset(text, bigint, text, text, text, text, text, text, text, text, text, text, text, text, text[], boolean, text) TO pgchange_deployer;
+GRANT EXECUTE ON FUNCTION pgchange.record_progress(text, bigint, text, text, text, text, int, int, text, text[], boolean) TO pgchange_deployer;
+GRANT EXECUTE ON FUNCTION pgchange.rollback_plan(text, text, int, timestamptz, bigint) TO pgchange_reader;
+GRANT EXECUTE ON FUNCTION pgchange.record_rollback(text, bigint, text, text, text, interval) TO pgchange_deployer;
+GRANT EXECUTE ON FUNCTION pgchange.record_rollback_progress(text, bigint, text, text, text, int, int) TO pgchange_deployer;
+GRANT EXECUTE ON FUNCTION pgchange.run_rollback(text, bigint, text, text, text, text) TO pgchange_deployer;
+
 /* -------------------------------------------------------------------- *
  * Verification (issue #6): each changeset's verify SQL, stored when it is
  * deployed so that pgchange verify works without the files.
