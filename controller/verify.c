@@ -312,9 +312,12 @@ verify_collect(PGconn *conn, const GlobalOptions *g, const Plan *plan, VerifyWor
 /* The flows                                                           */
 /* ------------------------------------------------------------------ */
 
-/* JUnit file if asked for, and the failure line; the exit code */
+/*
+ * JUnit file if asked for, and the failure line; the exit code.  hint: say
+ * that verifying changed nothing (not when a rollback may follow).
+ */
 static int
-conclude(const VerifyReport *rep, bool ran)
+conclude(const VerifyReport *rep, bool ran, bool hint)
 {
 	int			rc = !ran ? PGC_EXIT_ERROR : rep->ok ? PGC_EXIT_OK : PGC_EXIT_VERIFY;
 
@@ -328,7 +331,8 @@ conclude(const VerifyReport *rep, bool ran)
 			snprintf(whole, sizeof(whole), ", %d file(s) failed as a whole", rep->errors);
 		pg_log_error("verification failed: %d of %d test(s) failed%s",
 					 rep->failed, rep->tests, whole);
-		pg_log_error_hint("The report lists each failure with its diagnostics; verifying changed nothing in the database.");
+		if (hint)
+			pg_log_error_hint("The report lists each failure with its diagnostics; verifying changed nothing in the database.");
 	}
 	return rc;
 }
@@ -350,7 +354,7 @@ verify_command(PGconn *conn, const GlobalOptions *g, const Plan *plan)
 		out_json_print(verify_report_json(&rep));
 	else
 		verify_report_print(g, &rep);
-	rc = conclude(&rep, ran);
+	rc = conclude(&rep, ran, true);
 	verify_report_free(&rep);
 	return rc;
 }
@@ -414,7 +418,7 @@ verify_after_deploy(PGconn *conn, const GlobalOptions *g, const Plan *plan,
 	verify_work_free(&w);
 	if (!g->json)
 		verify_report_print(g, &rep);
-	rc = conclude(&rep, ran);
+	rc = conclude(&rep, ran, !vopt.rollback_on_failure);
 	if (rc == PGC_EXIT_VERIFY && vopt.rollback_on_failure)
 	{
 		if (deployment_id)

@@ -190,6 +190,13 @@ is($rc, 0, 'editing a verify block does not change the checksum');
 write_file($cl, $changelog);
 query('app', q{ALTER TABLE orders ADD FOREIGN KEY (customer_id) REFERENCES customer});
 
+# a pgchange_reader may verify (given read access to what the tests read)
+$node->safe_psql('app', q{CREATE ROLE verify_reader LOGIN IN ROLE pgchange_reader;
+	GRANT SELECT ON customer, orders TO verify_reader});
+($rc, $out, $err) = pgchange('-p', 'shop', 'verify', '-d', $node->connstr('app') . ' user=verify_reader',
+	'-c', $cl);
+is($rc, 0, 'a pgchange_reader runs the verification') or diag($out . $err);
+
 # ------------------------------------------------- psql-free file rules --
 my $odd = "$dir/odd";
 make_path($odd);
