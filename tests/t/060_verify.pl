@@ -193,9 +193,13 @@ query('app', q{ALTER TABLE orders ADD FOREIGN KEY (customer_id) REFERENCES custo
 # a pgchange_reader may verify (given read access to what the tests read)
 $node->safe_psql('app', q{CREATE ROLE verify_reader LOGIN IN ROLE pgchange_reader;
 	GRANT SELECT ON customer, orders TO verify_reader});
+make_path("$dir/readonly");
+write_file("$dir/readonly/t.sql",
+	"SELECT plan(1);\nSELECT is((SELECT count(*) FROM customer), 0::bigint, 'reads customer');\n");
 ($rc, $out, $err) = pgchange('-p', 'shop', 'verify', '-d', $node->connstr('app') . ' user=verify_reader',
-	'-c', $cl);
+	'-c', $cl, '--verify-dir', "$dir/readonly");
 is($rc, 0, 'a pgchange_reader runs the verification') or diag($out . $err);
+like($out, qr/verification passed: 3 test\(s\) in 2 suite\(s\)/, 'all of it');
 
 # ------------------------------------------------- psql-free file rules --
 my $odd = "$dir/odd";
