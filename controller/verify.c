@@ -414,6 +414,13 @@ verify_after_deploy(PGconn *conn, const GlobalOptions *g, const Plan *plan,
 			cJSON_AddNullToObject(deploy_report, "verification");
 		return rc;
 	}
+	/* a fresh lease: the rollback that may follow needs the lock still held */
+	{
+		const char *params[1] = {g->project};
+
+		if (!pgc_command(conn, "SELECT pgchange.lock_heartbeat($1, '10 minutes')", 1, params))
+			pg_log_warning("could not renew the deploy lock before verification");
+	}
 	ran = verify_run(conn, g, &w, &rep);
 	verify_work_free(&w);
 	if (!g->json)

@@ -209,6 +209,8 @@ write_file("$odd/b.sql", "\\i other.sql\nSELECT plan(1);\nSELECT ok(true);\n");
 write_file("$odd/c.sql", "SELECT plan(2);\nSELECT ok(true, 'one');\nSELECT 1/0;\nSELECT ok(true, 'two');\n");
 write_file("$odd/d.sql", "SELECT plan(0);\n");
 write_file("$odd/e.sql", "SELECT plan(1);\nSELECT ok(true, \$\$a backslash\n\\set in a dollar body\$\$);\n");
+write_file("$odd/f.sql", "SELECT plan(1);\nVACUUM;\nSELECT ok(true);\n");
+write_file("$odd/g.sql", "SELECT plan(1);\nCOPY (SELECT 1) TO STDOUT;\nCOPY pg_class FROM STDIN;\nSELECT ok(true);\n");
 ($rc, $out, $err) = pgchange('-p', 'shop', 'verify', '-d', $db, '--verify-dir', $odd,
 	{ env => { PGCHANGE_CHANGELOG => undef } });
 is($rc, 6, 'files that cannot run as written fail');
@@ -219,6 +221,10 @@ like($out, qr/^\Q$odd\E\/c\.sql\n  \Q$odd\E\/c\.sql:3: ERROR:  division by zero\
 	'an SQL error stops the file (ON_ERROR_STOP), and the plan is not met');
 like($out, qr/^ \Q$odd\E\/d\.sql\s+\|\s+1 \|\s+0 \|\s+0 \|\s+1 \|.*\| ok$/m, 'plan(0): the file is skipped, and passes');
 like($out, qr/^ \Q$odd\E\/e\.sql\s+\|\s+1 \|\s+1 \|.*\| ok$/m, 'a backslash line inside a dollar body is SQL');
+like($out, qr/\Q$odd\E\/f\.sql:2: VACUUM cannot run in verification, which runs in a transaction that is rolled back/,
+	'a statement that cannot run in a transaction is refused, naming it');
+like($out, qr/\Q$odd\E\/g\.sql:3: ERROR:  COPY from stdin failed: COPY FROM STDIN is not supported in verification/,
+	'COPY from the client is ended with an error (COPY to it is read and dropped)');
 
 # ------------------------------------------------------ pgTAP missing --
 my $bare = new_db('bare', 0);
