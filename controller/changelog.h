@@ -141,6 +141,14 @@ typedef struct PropertyList
 	char	  **contexts;		/* NULL entry: any context */
 	int			count;
 	int			capacity;
+
+	/*
+	 * The run's --contexts and --labels, set by changelog_load(): a
+	 * definition whose context or labels they exclude is dropped (see
+	 * properties_applies()).  NULL: every definition applies.
+	 */
+	const char *run_contexts;
+	const char *run_labels;
 } PropertyList;
 
 /*

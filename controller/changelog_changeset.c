@@ -89,7 +89,7 @@ master_changelog_preconditions(MasterFile *mf, const MasterNode *n)
 		else
 		{
 			master_error(mf, c, "changelog-level precondition \"%s\" is not supported", master_node_name(c));
-			changelog_hint("pgchange checks preconditions per changeset: put it on the changesets (--preconditions in formatted SQL).");
+			changelog_hint("Put it on the changesets (--preconditions in formatted SQL): pgchange checks preconditions per changeset.");
 			return false;
 		}
 		if (!holds)
@@ -176,7 +176,7 @@ handle_changeset_preconditions(MasterFile *mf, const MasterNode *n, Changeset *c
 		else
 		{
 			master_error(mf, c, "changeSet precondition \"%s\" is not supported", master_node_name(c));
-			changelog_hint("pgchange supports sqlCheck, tableExists and viewExists.");
+			changelog_hint("Use sqlCheck, tableExists or viewExists, the preconditions pgchange supports.");
 			return false;
 		}
 		if ((pc.kind == PRECOND_SQL_CHECK && (pc.sql == NULL || pc.expected == NULL)) ||
@@ -331,7 +331,7 @@ handle_rollback(MasterFile *mf, const MasterNode *n, Changeset *cs)
 		else
 		{
 			master_error(mf, c, "unsupported change type %s in rollback", master_node_name(c));
-			changelog_hint("pgchange deploys SQL changesets; convert it to formatted SQL");
+			changelog_hint("Convert it to formatted SQL: pgchange deploys SQL changesets.");
 			pfree(buf.data);
 			return false;
 		}
@@ -451,7 +451,7 @@ master_changeset(MasterFile *mf, const MasterNode *n)
 				else if (ch->name == NULL || strcmp(ch->name, "sqlFile") != 0)
 				{
 					master_error(mf, ch, "unsupported change type %s", master_node_name(ch));
-					changelog_hint("pgchange deploys SQL changesets; convert it to formatted SQL");
+					changelog_hint("Convert it to formatted SQL: pgchange deploys SQL changesets.");
 					ok = false;
 				}
 				else if (sqlfile)

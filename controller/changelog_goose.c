@@ -347,7 +347,7 @@ extract_annotation(GooseReader *g, int lineno, const char *line)
 	if (line[0] == ' ' || line[0] == '\t')
 	{
 		changelog_error(g->file, lineno, "goose annotation must start at the beginning of the line");
-		changelog_hint("goose rejects \"%s\"; remove the leading blanks.", line);
+		changelog_hint("Remove the leading blanks: goose rejects \"%s\".", line);
 		return A_INVALID;
 	}
 	initStringInfo(&cmd);
@@ -371,7 +371,7 @@ extract_annotation(GooseReader *g, int lineno, const char *line)
 		if (result == A_INVALID)
 		{
 			changelog_error(g->file, lineno, "unknown goose annotation \"%s\"", name);
-			changelog_hint("goose knows -- +goose Up, Down, StatementBegin, StatementEnd, NO TRANSACTION, ENVSUB ON and ENVSUB OFF.");
+			changelog_hint("The goose annotations are -- +goose Up, Down, StatementBegin, StatementEnd, NO TRANSACTION, ENVSUB ON and ENVSUB OFF.");
 		}
 		pfree(name);
 	}
@@ -430,7 +430,7 @@ missing_semicolon(GooseReader *g, int lineno)
 {
 	changelog_error(g->file, g->buf_line ? g->buf_line : lineno,
 					"unfinished SQL statement (missing semicolon?)");
-	changelog_hint("goose ends a statement at a line ending in \";\"; wrap statements containing other semicolons in -- +goose StatementBegin / -- +goose StatementEnd.");
+	changelog_hint("End the statement with \";\" at the end of a line, as goose requires; wrap statements containing other semicolons in -- +goose StatementBegin / -- +goose StatementEnd.");
 	return false;
 }
 
@@ -561,7 +561,7 @@ goose_line(GooseReader *g, const char *line, int lineno)
 		if (g->state == G_START)
 		{
 			changelog_error(g->file, lineno, "SQL before -- +goose Up");
-			changelog_hint("goose runs only what follows \"-- +goose Up\"; put the annotation above the SQL.");
+			changelog_hint("Put the annotation above the SQL: goose runs only what follows \"-- +goose Up\".");
 			if (expanded)
 				pfree(expanded);
 			return false;
@@ -629,7 +629,7 @@ changelog_goose_read(const char *path, const char *logical_path, Changelog *out)
 	if (!changelog_goose_is_migration_name(base, &version))
 	{
 		changelog_error(path, 0, "not a goose migration file name");
-		changelog_hint("goose migrations are named <version>_<name>.sql with a version above zero, for example 00001_create_users.sql.");
+		changelog_hint("Name goose migrations <version>_<name>.sql with a version above zero, for example 00001_create_users.sql.");
 		return false;
 	}
 	data = changelog_read_file(path, &len);
@@ -661,7 +661,7 @@ changelog_goose_read(const char *path, const char *logical_path, Changelog *out)
 	if (ok && g.state == G_START)
 	{
 		changelog_error(path, 0, "no -- +goose Up annotation");
-		changelog_hint("goose requires one: put \"-- +goose Up\" above the migration's SQL.");
+		changelog_hint("Put \"-- +goose Up\" above the migration's SQL: goose requires one.");
 		ok = false;
 	}
 	else if (ok && (g.state == G_BEGIN_UP || g.state == G_BEGIN_DOWN))

@@ -223,7 +223,8 @@ loader_include(Loader *ld, const char *logical, bool error_if_missing,
 		changelog_hint("Paths without relativeToChangelogFile are resolved against the search path (--search-path), not the including file.");
 		return false;
 	}
-	ok = loader_read_file(ld, physical, logical, contexts, labels);
+	ok = loader_read_file(ld, physical, logical, contexts, labels, errfile,
+						  errline);
 	pfree(physical);
 	return ok;
 }
@@ -415,7 +416,7 @@ loader_include_all(Loader *ld, const char *logical_dir, const char *physical_dir
 			continue;
 		}
 		ok = loader_read_file(ld, fl.items[i].physical, fl.items[i].logical,
-							  contexts, labels);
+							  contexts, labels, errfile, errline);
 	}
 	for (int i = 0; i < n; i++)
 	{

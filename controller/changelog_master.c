@@ -293,7 +293,8 @@ handle_property(MasterFile *mf, const MasterNode *n)
 			   *dbms;
 	bool		global,
 				relative,
-				error_if_missing;
+				error_if_missing,
+				applies;
 	PropertyList *target;
 
 	if (!master_check_keys(mf, n, property_keys) ||
@@ -306,14 +307,12 @@ handle_property(MasterFile *mf, const MasterNode *n)
 		!master_get_bool(mf, n, "relativeToChangelogFile", false, &relative) ||
 		!master_get_bool(mf, n, "errorIfMissing", true, &error_if_missing))
 		return false;
-	if (labels && *labels)
-	{
-		master_error(mf, n, "labels on a property are not supported");
-		changelog_hint("Use a context on the property instead.");
-		return false;
-	}
 	if (!dbms_matches_postgresql(dbms))
 		return true;			/* a property for another database */
+	/* one the run's contexts or labels exclude is not defined at all */
+	if (!properties_applies(mf->ld->props, context, labels, master_place(mf, n),
+							n->line, &applies))
+		return false;
 
 	if (global)
 		target = mf->ld->props;
@@ -345,14 +344,15 @@ handle_property(MasterFile *mf, const MasterNode *n)
 			master_error(mf, n, "properties file \"%s\" not found in the search path", logical);
 			return false;
 		}
-		return read_properties_file(physical, target, context);
+		return !applies || read_properties_file(physical, target, context);
 	}
 	if (name == NULL || value == NULL)
 	{
 		master_error(mf, n, "property needs name and value, or file");
 		return false;
 	}
-	properties_add(target, name, value, context);
+	if (applies)
+		properties_add(target, name, value, context);
 	return true;
 }
 

@@ -22,6 +22,7 @@
 #include "changelog_root.h"
 #include "changelog_sql.h"
 #include "common/logging.h"
+#include "filter_expr.h"
 #include "properties.h"
 
 /* A goose migration file of a directory */
@@ -98,10 +99,84 @@ read_raw_sql(Loader *ld, const char *physical, const char *logical,
 	return true;
 }
 
+/*
+ * The line of the file's "-- +goose Up" annotation, 0 if it has none, -1
+ * after reporting that it cannot be read.
+ */
+static int
+goose_up_line(const char *physical)
+{
+	size_t		len;
+	char	   *data = changelog_read_file(physical, &len);
+	int			lineno = 0;
+	int			found = 0;
+
+	if (data == NULL)
+		return -1;
+	for (char *p = data; *p && !found;)
+	{
+		char	   *eol = strchr(p, '\n');
+		const char *q = cl_skip_ws(p);
+
+		if (eol)
+			*eol = '\0';
+		lineno++;
+		if (q[0] == '-' && q[1] == '-')
+		{
+			while (*q == '-' || *q == ' ' || *q == '\t')
+				q++;
+			if (strncmp(q, "+goose", 6) == 0 && pg_strncasecmp(cl_skip_ws(q + 6), "up", 2) == 0 &&
+				cl_is_blank(cl_skip_ws(q + 6) + 2))
+				found = lineno;
+		}
+		p = eol ? eol + 1 : p + strlen(p);
+	}
+	pfree(data);
+	return found;
+}
+
+/*
+ * A goose migration reached as plain SQL: read as Liquibase reads a .sql
+ * file without the formatted SQL header (one raw changeset), its Down
+ * section would run right after its Up.  Refuse it, saying where it is
+ * included and how goose migrations are deployed.
+ */
+static void
+report_goose_file(const char *physical, int upline, const char *errfile,
+				  int errline)
+{
+	const char *slash = strrchr(physical, '/');
+	char	   *dir = slash ? pnstrdup(physical, Max(slash - physical, 1)) : pstrdup(".");
+
+	if (errfile == NULL)
+	{
+		changelog_error(physical, upline, "goose migration without a version in its file name");
+		changelog_hint("Rename it <version>_<name>.sql, as goose names migrations (for example 00001_create_users.sql), or deploy its directory with pgchange deploy -c %s.", dir);
+	}
+	else
+	{
+		struct stat st;
+
+		changelog_error(physical, upline, "goose migration in a Liquibase changelog");
+		if (errline > 0)
+			pg_log_error_detail("It is included at %s:%d; read as Liquibase reads a .sql file without the formatted SQL header, its Down section would run with its Up.",
+								errfile, errline);
+		else if (stat(errfile, &st) == 0 && S_ISDIR(st.st_mode))
+			pg_log_error_detail("It is below the directory root %s, which is read as Liquibase's includeAll reads a directory; read as Liquibase reads a .sql file without the formatted SQL header, its Down section would run with its Up.",
+								errfile);
+		else
+			pg_log_error_detail("It is included by %s; read as Liquibase reads a .sql file without the formatted SQL header, its Down section would run with its Up.",
+								errfile);
+		changelog_hint("A goose migrations directory is a root of its own: deploy it with pgchange deploy -c %s (with its own --project if it shares the database), and remove it from the Liquibase changelog.", dir);
+	}
+	pfree(dir);
+}
+
 /* Read one file by its kind; a file including itself is an error */
 bool
 loader_read_file(Loader *ld, const char *physical, const char *logical,
-				 const char *contexts, const char *labels)
+				 const char *contexts, const char *labels,
+				 const char *errfile, int errline)
 {
 	char	   *real = realpath(physical, NULL);
 	char	   *key = pstrdup(real ? real : physical);
@@ -125,9 +200,17 @@ loader_read_file(Loader *ld, const char *physical, const char *logical,
 
 	if (loader_ends_with_ci(physical, ".sql"))
 	{
+		int			upline;
+
 		if (changelog_sql_sniff(physical))
 			ok = changelog_sql_read(physical, logical, contexts, labels,
 									ld->props, ld->out);
+		else if ((upline = goose_up_line(physical)) != 0)
+		{
+			if (upline > 0)
+				report_goose_file(physical, upline, errfile, errline);
+			ok = false;
+		}
 		else
 			ok = read_raw_sql(ld, physical, logical, contexts, labels);
 	}
@@ -518,7 +601,7 @@ check_duplicates(Loader *ld)
 	if (!with_path && cross_file)
 	{
 		pg_log_error_detail("The changelog reuses changeset ids across files, as Liquibase allows: Liquibase's identity includes the file path.");
-		changelog_hint("set the project's identity mode to path: pgchange deploy --identity=path");
+		changelog_hint("Set the project's identity mode to path: pgchange deploy --identity=path.");
 	}
 	else if (same_file)
 		changelog_hint("A file is included twice (its paths normalise to the same one, as in Liquibase 4); include it once.");
@@ -534,6 +617,8 @@ changelog_load(const ChangelogOptions *opts, Changelog *out)
 	Loader		ld;
 	Changelog	loaded = {0};
 	PropertyList empty;
+	const char *saved_contexts;
+	const char *saved_labels;
 	char	   *physical = NULL;
 	char	   *logical = NULL;
 	bool		is_dir;
@@ -544,11 +629,31 @@ changelog_load(const ChangelogOptions *opts, Changelog *out)
 		pg_log_error("no changelog given");
 		return false;
 	}
+	if (opts->labels && !cl_is_blank(opts->labels))
+	{
+		FilterExpr *e;
+		char	   *err;
+
+		/* properties with labels are matched while reading: check it now */
+		if (!filter_expr_parse(opts->labels, &e, &err))
+		{
+			pg_log_error("invalid label expression \"%s\": %s", opts->labels, err);
+			pfree(err);
+			return false;
+		}
+		filter_expr_free(e);
+	}
 	memset(&ld, 0, sizeof(ld));
 	ld.opts = opts;
 	ld.out = &loaded;
 	properties_init(&empty);
 	ld.props = opts->props ? opts->props : &empty;
+	saved_contexts = ld.props->run_contexts;
+	saved_labels = ld.props->run_labels;
+	ld.props->run_contexts = opts->contexts;
+	ld.props->run_labels = opts->labels;
+	if (opts->environment)
+		properties_add_environment(ld.props);
 	build_search_path(&ld);
 
 	ok = resolve_root(&ld, &physical, &logical, &is_dir);
@@ -572,7 +677,7 @@ changelog_load(const ChangelogOptions *opts, Changelog *out)
 			has_goose_annotation(physical))
 			ok = changelog_goose_read(physical, logical, &loaded);
 		else
-			ok = loader_read_file(&ld, physical, logical, NULL, NULL);
+			ok = loader_read_file(&ld, physical, logical, NULL, NULL, NULL, 0);
 	}
 	if (ok)
 		ok = check_duplicates(&ld);
@@ -602,6 +707,9 @@ changelog_load(const ChangelogOptions *opts, Changelog *out)
 		pfree(physical);
 	if (logical)
 		pfree(logical);
+	/* the caller's list outlives the options it was filtered by */
+	ld.props->run_contexts = saved_contexts;
+	ld.props->run_labels = saved_labels;
 	properties_free(&empty);
 	return ok;
 }

@@ -36,6 +36,17 @@ typedef struct ChangelogOptions
 	PropertyList *props;		/* -D name=value and defaults file, filled;
 								 * global properties of masters are added */
 	bool		path_in_identity;	/* project mode, see changelog.h */
+
+	/*
+	 * The run's --contexts (a list) and --labels (an expression), NULL for
+	 * none: as in Liquibase, a property with a context or labels is defined
+	 * only when they match, and none given means every one matches.
+	 * Changesets are filtered later, by the plan.
+	 */
+	const char *contexts;
+	const char *labels;
+	bool		environment;	/* environment variables are properties,
+								 * ahead of props (Liquibase's order) */
 } ChangelogOptions;
 
 /*
@@ -104,10 +115,15 @@ extern void *loader_keep(Loader *ld, void *p);
 extern bool loader_ends_with_ci(const char *name, const char *suffix);
 extern char *loader_join(const char *dir, const char *rel);
 
-/* Read one file (formatted / raw SQL or a master), found by logical path */
+/*
+ * Read one file (formatted / raw SQL or a master), found by logical path;
+ * errfile:errline is the include that names it, for messages (NULL for
+ * the root).
+ */
 extern bool loader_read_file(Loader *ld, const char *physical,
 							 const char *logical, const char *contexts,
-							 const char *labels);
+							 const char *labels, const char *errfile,
+							 int errline);
 
 /*
  * The logical path of an include: relative paths are joined to the

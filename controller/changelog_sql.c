@@ -125,9 +125,10 @@ start_changeset(SqlReader *r, int lineno, const char *rest)
 	r->cs = cs;
 	if (!sqlreader_apply_attributes(r, cs, lineno, p))
 		return false;
+	/* as in Liquibase: the changeset's own, the file's own, then the caller's */
 	if (cs->path == NULL)
-		cs->path = pstrdup(r->logical_path ? r->logical_path :
-						   r->header_path ? r->header_path : r->file);
+		cs->path = pstrdup(r->header_path ? r->header_path :
+						   r->logical_path ? r->logical_path : r->file);
 	return true;
 
 bad:

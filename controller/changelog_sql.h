@@ -21,9 +21,9 @@ extern bool changelog_sql_sniff(const char *path);
  * Read one formatted SQL file and append its changesets to out, in file
  * order.
  *
- * logical_path: the path to record (NULL: the header's logicalFilePath if
- * any, else path as given); a changeset's own logicalFilePath wins over
- * both.  include_contexts / include_labels: from the including <include> /
+ * logical_path: the path to record (NULL: path as given), unless the
+ * header names its own logicalFilePath, which wins, as a changeset's own
+ * logicalFilePath wins over both (Liquibase's order).  include_contexts / include_labels: from the including <include> /
  * <includeAll>, or NULL; they are ANDed with each changeset's own as
  * "(include) and (changeset)".  props: substitution properties, may be
  * NULL; global --property lines in the file are added to it, global:false

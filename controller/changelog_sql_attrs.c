@@ -145,13 +145,13 @@ sqlreader_apply_attributes(SqlReader *r, Changeset *cs, int lineno, const char *
 	{
 		changelog_error(r->file, lineno, "runWith:%s is not supported",
 						tmp[T_RUN_WITH]);
-		changelog_hint("pgchange runs every changeset itself over libpq, as runWith:jdbc does. Remove runWith; for statements that cannot run in a transaction block, use runInTransaction:false.");
+		changelog_hint("Remove runWith: pgchange runs every changeset itself over libpq, as runWith:jdbc does. For statements that cannot run in a transaction block, use runInTransaction:false.");
 		ok = false;
 	}
 	if (ok && tmp[T_SPOOL])
 	{
 		changelog_error(r->file, lineno, "runWithSpoolFile is not supported");
-		changelog_hint("runWithSpoolFile only applies to runWith:sqlplus, which pgchange does not support. Remove it.");
+		changelog_hint("Remove it: runWithSpoolFile only applies to runWith:sqlplus, which pgchange does not support.");
 		ok = false;
 	}
 	if (ok)

@@ -23,7 +23,8 @@ typedef struct SqlReader
 	int			pos;			/* index of the line being handled */
 
 	const char *logical_path;	/* caller's logical path, or NULL */
-	char	   *header_path;	/* logicalFilePath from the header, or NULL */
+	char	   *header_path;	/* logicalFilePath from the header (wins over
+								 * logical_path), or NULL */
 	const char *include_contexts;
 	const char *include_labels;
 

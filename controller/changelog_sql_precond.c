@@ -74,7 +74,7 @@ sqlreader_parse_preconditions(SqlReader *r, int lineno, const char *args)
 		{
 			changelog_error(r->file, lineno, "unknown --preconditions attribute \"%s\"",
 							key);
-			changelog_hint("--preconditions takes onFail:<HALT|CONTINUE|MARK_RAN|WARN> and onError:<HALT|CONTINUE|MARK_RAN|WARN>.");
+			changelog_hint("Write it as \"--preconditions onFail:<HALT|CONTINUE|MARK_RAN|WARN> onError:<HALT|CONTINUE|MARK_RAN|WARN>\".");
 			ok = false;
 		}
 		pfree(key);

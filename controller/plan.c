@@ -256,6 +256,9 @@ plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
 	opts.nsearch_path = args.nsearch_path;
 	opts.props = &args.props;
 	opts.path_in_identity = plan->path_identity;
+	opts.contexts = args.contexts;
+	opts.labels = args.labels;
+	opts.environment = true;
 	if (!changelog_load(&opts, &plan->changelog))
 		return false;
 

@@ -7,18 +7,19 @@
  *	  ("parameter.NAME=value").
  *
  * Liquibase keeps every definition and answers a lookup with the first
- * one, so a value given on the command line cannot be overridden by a
- * changelog.  Names match case-insensitively.  An expression whose name is
- * unknown is left exactly as written (Liquibase's default
- * missing-property mode), which keeps SQL such as "${1}" in a PL/pgSQL
- * format() string intact.
+ * one its filter (the run's contexts, labels and database) allows, so a
+ * value given on the command line cannot be overridden by a changelog.
+ * The filter is fixed for a whole run, so definitions it excludes are
+ * simply never added here.  Names match case-insensitively.  An
+ * expression whose name is unknown is left exactly as written (Liquibase's
+ * default missing-property mode), which keeps SQL such as "${1}" in a
+ * PL/pgSQL format() string intact.
  *
- * Not reproduced: Liquibase also resolves names from the process
- * environment and Java system properties, ahead of everything else, which
- * makes a changeset's text depend on the machine (Liquibase issue #1644).
- * A caller wanting that puts those definitions first in the list.  A
- * property's context is kept but not evaluated: lookups see every
- * definition, since the reader does not know the deploy's contexts.
+ * Liquibase looks environment variables up first of all (its "system"
+ * parameters, ahead of -D), which makes a changeset's text depend on the
+ * machine (Liquibase issue #1644); properties_add_environment() puts them
+ * first for a deploy the same way.  Java system properties have no
+ * equivalent here.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,6 +32,9 @@
 #include "lib/stringinfo.h"
 #include "filter_expr.h"
 #include "properties.h"
+
+/* POSIX: the application declares it */
+extern char **environ;
 
 /* bound on value-inside-value expansion, so "a=${a}" cannot loop */
 #define MAX_EXPANSION_DEPTH 32
@@ -86,6 +90,66 @@ properties_add(PropertyList *pl, const char *name, const char *value,
 	pl->values[pl->count] = pstrdup(value ? value : "");
 	pl->contexts[pl->count] = context ? pstrdup(context) : NULL;
 	pl->count++;
+}
+
+bool
+properties_applies(const PropertyList *pl, const char *context,
+				   const char *labels, const char *file, int line,
+				   bool *applies)
+{
+	bool		match;
+	char	   *err = NULL;
+
+	*applies = true;
+	if (!contexts_match(context, pl ? pl->run_contexts : NULL, &match, &err))
+	{
+		changelog_error(file, line, "invalid context expression \"%s\" on a property: %s",
+						context, err);
+		return false;
+	}
+	/* Liquibase's ContextExpression: no runtime contexts match even "@x" */
+	*applies = match || pl == NULL || pl->run_contexts == NULL ||
+		cl_is_blank(pl->run_contexts);
+	if (!*applies)
+		return true;
+	if (!labels_match(labels, pl ? pl->run_labels : NULL, &match, &err))
+	{
+		changelog_error(file, line, "invalid label expression \"%s\": %s",
+						pl ? pl->run_labels : "", err);
+		return false;
+	}
+	*applies = match;
+	return true;
+}
+
+void
+properties_add_environment(PropertyList *pl)
+{
+	PropertyList env;
+	int			nold = pl->count;
+
+	properties_init(&env);
+	for (char **e = environ; e && *e; e++)
+	{
+		const char *eq = strchr(*e, '=');
+		char	   *name;
+
+		if (eq == NULL || eq == *e)
+			continue;
+		name = pnstrdup(*e, eq - *e);
+		properties_add(&env, name, eq + 1, NULL);
+		pfree(name);
+	}
+	if (env.count == 0)
+		return;
+
+	/* env's entries, then pl's: the environment is looked up first */
+	for (int i = 0; i < nold; i++)
+		properties_add(&env, pl->names[i], pl->values[i], pl->contexts[i]);
+	env.run_contexts = pl->run_contexts;
+	env.run_labels = pl->run_labels;
+	properties_free(pl);
+	*pl = env;
 }
 
 const char *
@@ -236,9 +300,9 @@ properties_substitute(const PropertyList *pl, const char *text)
 /*
  * One --property line.  Liquibase reads name, value, context (or
  * contextFilter), labels, dbms and global; anything else, and the
- * "name=N value=V" spelling it rejects too, is an error here.  dbms is
- * decided now (the target is always PostgreSQL); labels are accepted but
- * PropertyList has nowhere to keep them.
+ * "name=N value=V" spelling it rejects too, is an error here.  dbms,
+ * context and labels are decided now: the target is always PostgreSQL and
+ * the run's filter is known (global's).
  */
 bool
 properties_parse_directive(const char *args, PropertyList *global,
@@ -296,12 +360,19 @@ properties_parse_directive(const char *args, PropertyList *global,
 		const char *ctx = vals[3] && *vals[3] ? vals[3] : vals[2];
 		char	   *ctxv = ctx && *ctx ?
 			properties_substitute_scoped(global, local, ctx) : NULL;
+		char	   *labv = vals[4] && *vals[4] ?
+			properties_substitute_scoped(global, local, vals[4]) : NULL;
+		bool		applies;
 
-		properties_add(is_global ? global : local, name, val, ctxv);
+		ok = properties_applies(global, ctxv, labv, file, line, &applies);
+		if (ok && applies)
+			properties_add(is_global ? global : local, name, val, ctxv);
 		pfree(name);
 		pfree(val);
 		if (ctxv)
 			pfree(ctxv);
+		if (labv)
+			pfree(labv);
 	}
 	for (int i = 0; i < 7; i++)
 		if (vals[i])

@@ -3,8 +3,8 @@
  * properties.h
  *	  Changelog properties (Liquibase "changelog parameters") and ${name}
  *	  substitution, with Liquibase's rules: the first definition of a name
- *	  wins, names match case-insensitively, and an unknown ${x} is left as
- *	  written.
+ *	  that the run's contexts, labels and dbms allow wins, names match
+ *	  case-insensitively, and an unknown ${x} is left as written.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,6 +22,25 @@ extern void properties_free(PropertyList *pl);
  */
 extern void properties_add(PropertyList *pl, const char *name,
 						   const char *value, const char *context);
+
+/*
+ * Does a definition with this context expression and label list (either
+ * may be NULL) apply under the run's filter, pl->run_contexts and
+ * pl->run_labels?  As in Liquibase, no --contexts means every context
+ * matches ("@x" included), and labels are matched as a changeset's are
+ * (no --labels: all but a required "@x" label).  Sets *applies; reports a
+ * malformed expression at FILE:LINE and returns false.
+ */
+extern bool properties_applies(const PropertyList *pl, const char *context,
+							   const char *labels, const char *file,
+							   int line, bool *applies);
+
+/*
+ * Put the process environment at the front of pl, ahead of every
+ * definition already there (-D) and to come (the changelog's): Liquibase
+ * reads environment variables as changelog parameters, first of all.
+ */
+extern void properties_add_environment(PropertyList *pl);
 
 /* The first definition of name (case-insensitive), or NULL */
 extern const char *properties_get(const PropertyList *pl, const char *name);
@@ -49,8 +68,9 @@ extern char *properties_substitute_scoped(const PropertyList *global,
  * Apply one formatted-SQL "--property name:N value:V [context:C]
  * [labels:L] [dbms:D] [global:true|false]" line; args is the text after
  * "property".  Global definitions go to global, global:false ones to
- * local; a definition whose dbms excludes PostgreSQL is dropped.  Name and
- * value are substituted first.  Reports FILE:LINE errors.
+ * local; a definition whose dbms excludes PostgreSQL, or whose context or
+ * labels global's run filter excludes, is dropped.  Name, value, context
+ * and labels are substituted first.  Reports FILE:LINE errors.
  */
 extern bool properties_parse_directive(const char *args, PropertyList *global,
 									   PropertyList *local, const char *file,

@@ -47,6 +47,12 @@ PG_FUNCTION_INFO_V1(pgchange_run_rollback);
 	"                    WHERE r.project = g.project AND r.changeset_id = g.changeset_id " \
 	"                      AND r.author = g.author AND r.identity_path = g.identity_path)"
 
+/* does the session's role hold the project's lock? (as _require_lock) */
+#define LOCK_SQL \
+	"SELECT EXISTS (SELECT FROM pgchange.lock_lease l " \
+	"                WHERE l.project = $1 AND l.holder_role = session_user " \
+	"                  AND l.lease_until > pg_catalog.clock_timestamp())"
+
 static char *
 text_arg(FunctionCallInfo fcinfo, int n)
 {
@@ -74,9 +80,10 @@ pgchange_run_rollback(PG_FUNCTION_ARGS)
 	int			nrun = 0;
 	int			ret;
 	TimestampTz start;
-	Oid			types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID};
+	/* the key for the lock and source queries, then record_rollback's arguments */
+	Oid			key_types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Oid			record_types[6] = {TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, INTERVALOID};
 	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 
 	if (project == NULL || PG_ARGISNULL(1) || changeset_id == NULL || author == NULL)
 		ereport(ERROR,
@@ -89,11 +96,24 @@ pgchange_run_rollback(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
+	/* nothing runs without the lock (record_rollback checks it again) */
 	values[0] = CStringGetTextDatum(project);
+	ret = SPI_execute_with_args(LOCK_SQL, 1, key_types, values, NULL, true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "checking the lock of project %s failed: %s", project,
+			 SPI_result_code_string(ret));
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("this role does not hold the deploy lock of project %s",
+						quote_literal_cstr(project)),
+				 errhint("Take it first: SELECT pgchange.lock(%s, 'my rollback').",
+						 quote_literal_cstr(project))));
+
 	values[1] = CStringGetTextDatum(changeset_id);
 	values[2] = CStringGetTextDatum(author);
 	values[3] = CStringGetTextDatum(ipath);
-	ret = SPI_execute_with_args(SOURCE_SQL, 4, types, values, NULL, true, 0);
+	ret = SPI_execute_with_args(SOURCE_SQL, 4, key_types, values, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "reading the rollback of %s failed: %s", label,
 			 SPI_result_code_string(ret));
@@ -143,8 +163,6 @@ pgchange_run_rollback(PG_FUNCTION_ARGS)
 		nrun = pgchange_exec_sql(label, sql);
 
 	/* the bookkeeping goes into the same transaction */
-	types[5] = INTERVALOID;
-	values[0] = CStringGetTextDatum(project);
 	values[1] = PG_GETARG_DATUM(1);
 	values[2] = CStringGetTextDatum(changeset_id);
 	values[3] = CStringGetTextDatum(author);
@@ -152,10 +170,8 @@ pgchange_run_rollback(PG_FUNCTION_ARGS)
 	values[5] = DirectFunctionCall2(timestamp_mi,
 									TimestampTzGetDatum(GetCurrentTimestamp()),
 									TimestampTzGetDatum(start));
-	types[1] = INT8OID;
-	types[4] = TEXTOID;
 	ret = SPI_execute_with_args("SELECT pgchange.record_rollback($1, $2, $3, $4, $5, $6)",
-								6, types, values, nulls, false, 1);
+								6, record_types, values, NULL, false, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "recording the %s failed: %s", label, SPI_result_code_string(ret));
 

@@ -6,9 +6,11 @@
 # in ./.pgchange/data listening only on a unix socket in ./.pgchange/sock
 # (as an unprivileged user: PostgreSQL refuses root), and runs the main job
 # through the pgchange command: ping and init, then a deploy of the example
-# changelog in examples/ (status, deploy, history, lock status, verify)
-# and what validation makes of a cosmetic and of a real edit to an applied
-# changeset, and verification of a failing data expectation.  The cluster stays up; `make demo-stop` stops it.  Run start
+# changelog in examples/ (status, deploy, history, lock status, verify),
+# what validation makes of a cosmetic and of a real edit to an applied
+# changeset, verification of a failing data expectation, and a tag, one
+# more changeset and a rollback to the tag.  The cluster stays up; `make
+# demo-stop` stops it.  Run start
 # again at any time: it rebuilds and redeploys into a fresh database.
 set -euo pipefail
 
@@ -113,6 +115,39 @@ deploy_example() {
 	show_fails 6 pgchange -d "$conn" -p shop -q verify -c "$copy/changelog.xml"
 }
 
+# Tag what is deployed, deploy one more changeset (added to the copy of
+# examples/), and roll back to the tag with the rollback stored in the
+# registry; history shows the deploys and the rollback.
+rollback_example() {
+	local conn=$1
+	local copy=.pgchange/example
+
+	cd "$SRC"
+	step "pgchange tag: name what is deployed"
+	show pgchange -d "$conn" -p shop tag release-1
+
+	step "one more changeset, with its rollback"
+	cat >"$copy/db/006_order_notes.sql" <<-'EOF'
+		--liquibase formatted sql
+
+		--changeset erin:order-notes
+		ALTER TABLE ${schema}.orders ADD COLUMN note text;
+		--rollback ALTER TABLE ${schema}.orders DROP COLUMN note;
+	EOF
+	sed -i 's|    <include file="db/005_seed_dev.sql"/>|&\n    <include file="db/006_order_notes.sql"/>|' "$copy/changelog.xml"
+	show cat "$copy/db/006_order_notes.sql"
+	show pgchange -d "$conn" -p shop deploy -c "$copy/changelog.xml" --contexts dev
+
+	step "pgchange rollback --dry-run: what returning to the tag would run"
+	show pgchange -d "$conn" -p shop rollback --to-tag release-1 --dry-run
+
+	step "pgchange rollback: back to the tag, with the SQL stored when it was deployed"
+	show pgchange -d "$conn" -p shop rollback --to-tag release-1
+
+	step "pgchange history --deployments: the deploys and the rollback"
+	show pgchange -d "$conn" -p shop history --deployments
+}
+
 start() {
 	step "dependencies"
 	"$SRC/tests/lib/deps.sh"
@@ -158,6 +193,7 @@ start() {
 	show pgchange ping -d "$conn"
 
 	deploy_example "$conn"
+	rollback_example "$conn"
 
 	cat <<-EOF
 

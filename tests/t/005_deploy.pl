@@ -43,11 +43,13 @@ INSERT INTO customer (email) VALUES ('dev@example.com');
 
 --changeset bob:4
 SET search_path = nowhere;
+SET statement_timeout = '4711s';
 CREATE FUNCTION public.customer_count() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM public.customer $$;
 
 --changeset bob:5
---comment: unqualified: fails if the SET above leaked
+--comment: unqualified, and records the settings it runs with: the SETs of bob:4 must not reach it
 CREATE TABLE orders (id bigint PRIMARY KEY, customer bigint REFERENCES customer);
+CREATE TABLE public.settings_seen AS SELECT current_setting('search_path') AS search_path, current_setting('statement_timeout') AS statement_timeout;
 EOF
 write_changelog($base);
 
@@ -72,6 +74,11 @@ is($node->safe_psql('app', "SELECT indisvalid FROM pg_index WHERE indexrelid = '
 	't', 'the CONCURRENTLY index was built outside a transaction');
 is($node->safe_psql('app', q{SELECT string_agg(changeset_id || ' ' || exec_type, ',' ORDER BY exec_order) FROM pgchange.history}),
 	'1 executed,2 executed,4 executed,5 executed', 'the registry has what ran, in order');
+# bob:4 runs SET search_path and SET statement_timeout; the next changeset, in
+# the same session, must see the session's own values, not bob:4's
+# (psql, not safe_psql: with a leak bob:5 fails and the table does not exist)
+my (undef, $seen) = $node->psql('app', q{SELECT search_path || ' | ' || statement_timeout FROM public.settings_seen});
+is($seen, '"$user", public | 0', 'SET in a changeset does not leak into the next one');
 is($node->safe_psql('app', "SELECT metadata->>'environment' FROM pgchange.deployments"), 'staging',
 	'deployment metadata recorded');
 is($node->safe_psql('app', "SELECT metadata->>'changelog' FROM pgchange.deployments"), $cl,
@@ -118,7 +125,7 @@ INSERT INTO payment VALUES (1);
 EOF
 ($rc, $out, $err) = pgchange('deploy', '-c', $cl, '-d', $db);
 is($rc, 1, 'a failing changeset exits 1');
-like($err, qr/changelog\.sql:25: changeset changelog\.sql::7::carol failed/, 'the failing statement\'s line');
+like($err, qr/changelog\.sql:27: changeset changelog\.sql::7::carol failed/, 'the failing statement\'s line');
 like($err, qr/duplicate key value violates unique constraint "payment_pkey"/, 'the server\'s message');
 like($err, qr/detail: Key \(id\)=\(1\) already exists/, 'the server\'s detail');
 like($err, qr/Statement: INSERT INTO payment VALUES \(1\)/, 'the failing statement');
@@ -130,7 +137,7 @@ is($node->safe_psql('app', "SELECT status FROM pgchange.deployments ORDER BY dep
 write_changelog($base . "\n--changeset dan:8\nCREATE TABLE t8 (id int);\n\n--changeset dan:9\nCREATE INDEX CONCURRENTLY t8_id ON t8 (id);\n");
 ($rc, $out, $err) = pgchange('deploy', '-c', $cl, '-d', $db);
 is($rc, 2, 'a non-transactional statement in a transactional changeset is refused');
-like($err, qr/changelog\.sql:26: CREATE INDEX CONCURRENTLY cannot run inside a transaction block/, 'it is named with its line');
+like($err, qr/changelog\.sql:28: CREATE INDEX CONCURRENTLY cannot run inside a transaction block/, 'it is named with its line');
 like($err, qr/runInTransaction:false/, 'the hint names the fix');
 is($node->safe_psql('app', "SELECT to_regclass('public.t8') IS NULL"), 't', 'nothing ran');
 
@@ -146,7 +153,7 @@ EOF
 write_changelog($base . $dan10);
 ($rc, $out, $err) = pgchange('deploy', '-c', $cl, '-d', $db);
 is($rc, 1, 'the unique concurrent index fails on the duplicate');
-like($err, qr/changelog\.sql:25: changeset changelog\.sql::10::dan failed/, 'the failing statement\'s line');
+like($err, qr/changelog\.sql:27: changeset changelog\.sql::10::dan failed/, 'the failing statement\'s line');
 like($err, qr/index public\.step_id was left INVALID/, 'the INVALID index is reported');
 like($err, qr/DROP INDEX CONCURRENTLY public\.step_id/, 'with the fix');
 is($node->safe_psql('app', "SELECT statements_done || '/' || statements_total FROM pgchange.progress WHERE changeset_id = '10'"),
@@ -229,6 +236,53 @@ like($err, qr/precondition of changeset 4 could not be checked; running it anywa
 $node->safe_psql('app', 'CREATE VIEW nosuch_view AS SELECT 1');
 ($rc, $out) = pgchange('deploy', '-c', $pre, '-d', $db, '-p', 'preconditions');
 like($out, qr/ran\s+pre\.sql::3::pat/, 'once its view exists, the CONTINUE changeset runs');
+
+# properties with contexts: defined only when the run's contexts match
+my $props = "$dir/props.sql";
+open my $prfh, '>', $props or die;
+print $prfh <<'EOF';
+--liquibase formatted sql logicalFilePath:db/props.sql
+--property name:suffix value:dev context:dev
+--property name:suffix value:prod context:prod
+
+--changeset pat:p1
+CREATE TABLE prop_${suffix} (id int);
+EOF
+close $prfh;
+($rc, $out, $err) = pgchange('deploy', '-c', $props, '-d', $db, '-p', 'props', '--contexts', 'prod');
+is($rc, 0, 'a deploy with context-dependent properties exits 0') or diag($err);
+is($node->safe_psql('app', q{SELECT to_regclass('prop_prod') IS NOT NULL AND to_regclass('prop_dev') IS NULL}),
+	't', 'the property of the deploy\'s context was used');
+is($node->safe_psql('app', q{SELECT path FROM pgchange.history WHERE project = 'props'}),
+	'db/props.sql', 'the header\'s logicalFilePath is recorded, not the root\'s path');
+($rc) = pgchange('validate', '-c', $props, '-d', $db, '-p', 'props', '--contexts', 'prod');
+is($rc, 0, 'validate under the same contexts: unchanged');
+($rc, $out, $err) = pgchange('validate', '-c', $props, '-d', $db, '-p', 'props');
+is($rc, 4, 'validate without --contexts: every context matches, the first definition (dev) wins, so the text changed');
+($rc, $out, $err) = pgchange('validate', '-c', $props, '-d', $db, '-p', 'props', '--contexts', 'dev',
+	{ env => { SUFFIX => 'prod' } });
+is($rc, 0, 'an environment variable wins over the changelog\'s definitions, as in Liquibase') or diag($err);
+
+# a goose migration included from a Liquibase master is refused
+mkdir "$dir/goose" or die;
+open my $gfh, '>', "$dir/goose/00001_goose.sql" or die;
+print $gfh "-- +goose Up\nCREATE TABLE from_goose (id int);\n-- +goose Down\nDROP TABLE from_goose;\n";
+close $gfh;
+open my $mfh, '>', "$dir/master.xml" or die;
+print $mfh <<'EOF';
+<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog">
+    <include file="props.sql" relativeToChangelogFile="true"/>
+    <include file="goose/00001_goose.sql" relativeToChangelogFile="true"/>
+</databaseChangeLog>
+EOF
+close $mfh;
+($rc, $out, $err) = pgchange('deploy', '-c', "$dir/master.xml", '-d', $db, '-p', 'mixed');
+is($rc, 2, 'a goose file included from a master is a changelog error');
+like($err, qr{goose/00001_goose\.sql:1: goose migration in a Liquibase changelog}, 'named with the line of its +goose Up');
+like($err, qr{detail: It is included at \S*master\.xml:3;.*Down section would run with its Up}, 'the detail says where and why');
+like($err, qr{hint: A goose migrations directory is a root of its own: deploy it with pgchange deploy -c \S*goose }, 'the hint names the fix');
+is($node->safe_psql('app', q{SELECT to_regclass('from_goose') IS NULL AND NOT EXISTS (SELECT FROM pgchange.history WHERE project = 'mixed')}),
+	't', 'nothing ran');
 
 $node->stop;
 done_testing();

@@ -298,8 +298,8 @@ static void
 test_errors(void)
 {
 	const char *sp[] = {TP("%s/errors", fixtures)};
-	const char *convert = "pgchange deploys SQL changesets; convert it to formatted SQL";
-	const char *identity = "set the project's identity mode to path: pgchange deploy --identity=path";
+	const char *convert = "Convert it to formatted SQL: pgchange deploys SQL changesets.";
+	const char *identity = "Set the project's identity mode to path: pgchange deploy --identity=path.";
 	Changelog	cl;
 
 	check_error("unknown_element.xml", sp, 1, false,
@@ -433,6 +433,139 @@ test_goose_fixtures(void)
 	changelog_free(&cl);
 }
 
+/* changelog_load with the run's contexts, labels and environment */
+static bool
+load_run(const char *root, const char *contexts, const char *labels,
+		 bool environment, PropertyList *props, Changelog *cl)
+{
+	ChangelogOptions opts;
+	const char *sp[] = {TP("%s/props", fixtures)};
+
+	memset(&opts, 0, sizeof(opts));
+	memset(cl, 0, sizeof(*cl));
+	opts.root = root;
+	opts.search_path = sp;
+	opts.nsearch_path = 1;
+	opts.props = props;
+	opts.contexts = contexts;
+	opts.labels = labels;
+	opts.environment = environment;
+	changelog_clear_error();
+	return changelog_load(&opts, cl);
+}
+
+/*
+ * Properties with context and labels, under several runs: a definition is
+ * made only when the run's contexts and labels match, first one wins.
+ */
+static void
+test_property_filters(void)
+{
+	static const struct
+	{
+		const char *contexts;
+		const char *labels;
+		const char *comment;	/* of m1, which uses every property */
+		const char *body;		/* of s1, in the included formatted SQL */
+	}			runs[] = {
+		{NULL, NULL,
+			"dev_value gold strict_value ${ops} ${h2} file_value sql_dev ${local}",
+		"select 'dev_value', 'sql_dev', 'local_test';"},
+		{"prod", "ops",
+			"prod_value free ${strict} ops_value ${h2} file_value sql_any ${local}",
+		"select 'prod_value', 'sql_any', 'local_other';"},
+		{"test, strict", "paid",
+			"default_value gold strict_value ${ops} ${h2} master_value sql_labelled ${local}",
+		"select 'default_value', 'sql_labelled', 'local_test';"},
+		{"STAGING", "!paid",
+			"prod_value free ${strict} ops_value ${h2} master_value sql_any ${local}",
+		"select 'prod_value', 'sql_any', 'local_other';"},
+	};
+	Changelog	cl;
+	PropertyList props;
+
+	for (int r = 0; r < lengthof(runs); r++)
+	{
+		const char *what = TP("contexts %s, labels %s",
+							  runs[r].contexts ? runs[r].contexts : "(none)",
+							  runs[r].labels ? runs[r].labels : "(none)");
+
+		properties_init(&props);
+		ok(load_run("master.xml", runs[r].contexts, runs[r].labels, false, &props, &cl) &&
+		   cl.count == 3, "properties master loads under %s", what);
+		if (cl.count == 3)
+		{
+			is_str(cl.items[2]->comment, runs[r].comment, "%s: master properties", what);
+			is_str(cl.items[0]->body, runs[r].body, "%s: formatted SQL properties", what);
+		}
+		ok(props.run_contexts == NULL && props.run_labels == NULL,
+		   "%s: the caller's list is left without the run's filter", what);
+		changelog_free(&cl);
+		properties_free(&props);
+	}
+
+	/* the header's logicalFilePath wins over the include's path */
+	ok(load_run("master.xml", NULL, NULL, false, NULL, &cl) && cl.count == 3,
+	   "properties master loads without a property list");
+	is_str(ident(&cl, 0), "pat:s1 custom/props-logical.sql",
+		   "the formatted SQL header's logicalFilePath wins over the including path");
+	is_str(ident(&cl, 1), "pat:s2 own/path.sql", "a changeset's logicalFilePath wins over both");
+	is_str(ident(&cl, 2), "pat:m1 master.xml", "the master's own changeset");
+	changelog_free(&cl);
+
+	/* -D comes first; the environment before it, names in any case */
+	properties_init(&props);
+	properties_add(&props, "env", "cli_value", NULL);
+	setenv("ENV", "environment_value", 1);
+	ok(load_run("master.xml", "prod", NULL, false, &props, &cl) && cl.count == 3 &&
+	   strncmp(cl.items[2]->comment, "cli_value ", 10) == 0,
+	   "-D wins over every changelog definition");
+	changelog_free(&cl);
+	ok(load_run("master.xml", "prod", NULL, true, &props, &cl) && cl.count == 3 &&
+	   strncmp(cl.items[2]->comment, "environment_value ", 18) == 0,
+	   "with the environment, ENV wins over -D and the changelog (Liquibase's order)");
+	changelog_free(&cl);
+	unsetenv("ENV");
+	properties_free(&props);
+
+	ok(!load_run("master.xml", NULL, "paid and", false, NULL, &cl) && cl.count == 0,
+	   "an invalid --labels expression stops the load");
+}
+
+/* A goose migration reached from a Liquibase changelog is refused */
+static void
+test_goose_refused(void)
+{
+	const char *sp[] = {TP("%s/props", fixtures)};
+	const char *dir_hint = TP("deploy it with pgchange deploy -c %s/props/goose ", fixtures);
+	Changelog	cl;
+
+	check_error("goose_include.xml", sp, 1, false,
+				"goose/00001_create.sql:1: goose migration in a Liquibase changelog", NULL,
+				"goose file included from an XML master");
+	ok(strstr(changelog_last_error_hint(), dir_hint) != NULL,
+	   "the hint names its directory as a root of its own (%s)", changelog_last_error_hint());
+	check_error("goose_includeall.yaml", sp, 1, false,
+				"goose/00001_create.sql:1: goose migration in a Liquibase changelog", NULL,
+				"goose directory included with includeAll");
+	check_error("mixed", sp, 1, false,
+				"mixed/migrations/00001_init.sql:2: goose migration in a Liquibase changelog", NULL,
+				"goose file below a directory root that is not goose's");
+	check_error("create_users.sql", sp, 1, false,
+				"create_users.sql:2: goose migration without a version in its file name",
+				NULL, "goose annotations in a root without a version");
+	ok(strstr(changelog_last_error_hint(), "00001_create_users.sql") != NULL,
+	   "the hint shows a goose file name");
+
+	/* goose's own reading of the same file is unchanged */
+	ok(load("goose/00001_create.sql", sp, 1, false, NULL, &cl, false) && cl.count == 1 &&
+	   cl.items[0]->format == CSF_GOOSE, "the goose file as a root is read as goose");
+	changelog_free(&cl);
+	ok(load("goose", sp, 1, false, NULL, &cl, false) && cl.count == 1 &&
+	   cl.items[0]->format == CSF_GOOSE, "its directory as a root is read as goose");
+	changelog_free(&cl);
+}
+
 /* First and last "author:id path" of a corpus set, and its size */
 static void
 check_corpus(const char *what, const Changelog *cl, int n, const char *first, const char *last)
@@ -445,7 +578,7 @@ check_corpus(const char *what, const Changelog *cl, int n, const char *first, co
 static void
 test_liquibase_corpus(const char *corpus)
 {
-	const char *identity = "set the project's identity mode to path: pgchange deploy --identity=path";
+	const char *identity = "Set the project's identity mode to path: pgchange deploy --identity=path.";
 	const char *lb = TP("%s/liquibase", corpus);
 	const char *health[] = {TP("%s/mfvanek__pg-index-health-demo/db-migrations/src/main/resources", lb)};
 	const char *extrack[] = {TP("%s/PandaYaY__ExTrack/db/Migrations", lb)};
@@ -587,6 +720,8 @@ main(int argc, char **argv)
 	test_errors();
 	test_search_path();
 	test_goose_fixtures();
+	test_property_filters();
+	test_goose_refused();
 
 	if (corpus == NULL)
 	{

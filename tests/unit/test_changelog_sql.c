@@ -102,6 +102,75 @@ test_properties(void)
 	   "defaults file: a missing file is an error naming it");
 	properties_free(&pl);
 
+	/* the run's contexts and labels decide which definitions exist */
+	{
+		static const char *const dirs[] = {
+			"name:a value:dev context:dev",
+			"name:a value:labelled labels:paid",
+			"name:a value:any",
+			"name:b value:required context:@strict",
+			"name:c value:required_label labels:@ops",
+		};
+		const char *run[][2] = {{NULL, NULL}, {"prod", "free"}, {"test", "paid"}, {"strict,dev", "ops"}};
+		const char *expect[][3] = {
+			{"dev", "required", NULL},
+			{"any", NULL, NULL},
+			{"labelled", NULL, NULL},
+			{"dev", "required", "required_label"},
+		};
+
+		for (int r = 0; r < lengthof(run); r++)
+		{
+			bool		good = true;
+
+			properties_init(&pl);
+			properties_init(&local);
+			pl.run_contexts = run[r][0];
+			pl.run_labels = run[r][1];
+			for (int i = 0; i < lengthof(dirs); i++)
+				good &= properties_parse_directive(dirs[i], &pl, &local, "x.sql", i + 1);
+			ok(good, "--property lines under contexts %s, labels %s are read",
+			   run[r][0] ? run[r][0] : "(none)", run[r][1] ? run[r][1] : "(none)");
+			ok((properties_get(&pl, "a") ? strcmp(properties_get(&pl, "a"), expect[r][0]) == 0 : expect[r][0] == NULL) &&
+			   (properties_get(&pl, "b") ? expect[r][1] && strcmp(properties_get(&pl, "b"), expect[r][1]) == 0 : expect[r][1] == NULL) &&
+			   (properties_get(&pl, "c") ? expect[r][2] && strcmp(properties_get(&pl, "c"), expect[r][2]) == 0 : expect[r][2] == NULL),
+			   "contexts %s, labels %s: a=%s b=%s c=%s",
+			   run[r][0] ? run[r][0] : "(none)", run[r][1] ? run[r][1] : "(none)",
+			   expect[r][0], expect[r][1] ? expect[r][1] : "(undefined)",
+			   expect[r][2] ? expect[r][2] : "(undefined)");
+			properties_free(&pl);
+			properties_free(&local);
+		}
+
+		properties_init(&pl);
+		properties_init(&local);
+		pl.run_contexts = "prod";
+		ok(properties_parse_directive("name:x value:1 context:prod global:false", &pl, &local, "x.sql", 1) &&
+		   properties_parse_directive("name:x value:2 context:dev global:false", &pl, &local, "x.sql", 2) &&
+		   strcmp(properties_get_last(&local, "x"), "1") == 0,
+		   "global:false definitions are filtered too (the last one that applies wins)");
+		changelog_clear_error();
+		ok(!properties_parse_directive("name:x value:1 context:(dev", &pl, &local, "x.sql", 7) &&
+		   strstr(changelog_last_error(), "x.sql:7: invalid context expression \"(dev\" on a property") != NULL,
+		   "a malformed property context is an error naming FILE:LINE (%s)", changelog_last_error());
+		properties_free(&pl);
+		properties_free(&local);
+	}
+
+	/* the environment: first of all, names matched case-insensitively */
+	setenv("PGC_UNIT_ENV", "from_environment", 1);
+	properties_init(&pl);
+	properties_add(&pl, "pgc_unit_env", "from_cli", NULL);
+	pl.run_contexts = "kept";
+	properties_add_environment(&pl);
+	is_str(properties_get(&pl, "Pgc_Unit_Env"), "from_environment",
+		   "environment variables come before -D, matched case-insensitively");
+	ok(properties_get_last(&pl, "pgc_unit_env") && strcmp(properties_get_last(&pl, "pgc_unit_env"), "from_cli") == 0 &&
+	   pl.run_contexts && strcmp(pl.run_contexts, "kept") == 0,
+	   "the definitions already there stay, after the environment, and so does the filter");
+	properties_free(&pl);
+	unsetenv("PGC_UNIT_ENV");
+
 	ok(dbms_matches_postgresql(NULL) && dbms_matches_postgresql("postgresql") &&
 	   dbms_matches_postgresql("oracle, PostgreSQL") && dbms_matches_postgresql("!h2") &&
 	   dbms_matches_postgresql("none,all"),
@@ -257,8 +326,13 @@ test_paths_and_encoding(void)
 	changelog_free(&cl);
 	ok(changelog_sql_read(fixture("logical.sql"), "given/path.sql", NULL, NULL, NULL, &cl),
 	   "logical.sql with a logical path");
-	is_str(cl.items[0]->path, "given/path.sql", "caller's logical path wins over the header's");
+	is_str(cl.items[0]->path, "db/logical.sql",
+		   "the header's logicalFilePath wins over the caller's logical path");
 	is_str(cl.items[1]->path, "db/other.sql", "changeset logicalFilePath still wins");
+	changelog_free(&cl);
+	ok(changelog_sql_read(fixture("attributes.sql"), "given/path.sql", NULL, NULL, NULL, &cl),
+	   "a file without logicalFilePath in its header, with a logical path");
+	is_str(cl.items[0]->path, "given/path.sql", "the caller's logical path is recorded");
 	changelog_free(&cl);
 
 	ok(changelog_sql_read(fixture("crlf_bom.sql"), NULL, NULL, NULL, NULL, &cl) &&
