@@ -68,6 +68,7 @@ typedef struct Changeset
 	char	   *rollback_ref_id;	/* --rollback changesetId:X changesetAuthor:Y */
 	char	   *rollback_ref_author;
 	char	   *verify;			/* --verify block (#6), NULL if none */
+	int			verify_line;	/* the line its SQL starts on */
 
 	char	   *comment;
 	char	   *contexts;		/* expression as written, NULL if none */

@@ -274,6 +274,7 @@ finish_changeset(SqlReader *r)
 		char	   *v = cl_trim(pstrdup(r->verify.data));
 
 		cs->verify = sqlreader_subst(r, v);
+		cs->verify_line = r->verify_line;
 		pfree(v);
 	}
 	return true;
@@ -346,6 +347,7 @@ reset_changeset_state(SqlReader *r)
 	r->body_line = 0;
 	r->rollback_line = 0;
 	r->has_verify = false;
+	r->verify_line = 0;
 }
 
 /*
@@ -759,6 +761,8 @@ handle_changeset_directive(SqlReader *r, const char *line, int lineno)
 			appendStringInfo(&r->rollback, "%s\n", arg);
 			break;
 		case D_VERIFY:
+			if (r->verify_line == 0)
+				r->verify_line = lineno;
 			r->has_verify = true;
 			appendStringInfo(&r->verify, "%s\n", arg);
 			break;
@@ -767,6 +771,8 @@ handle_changeset_directive(SqlReader *r, const char *line, int lineno)
 				r->rollback_line = lineno;
 			return read_block(r, lineno, &r->rollback, "/* liquibase rollback") ? 1 : -1;
 		case D_VERIFY_BLOCK:
+			if (r->verify_line == 0)
+				r->verify_line = lineno + 1;
 			r->has_verify = true;
 			return read_block(r, lineno, &r->verify, "/* pgchange verify") ? 1 : -1;
 		case D_PRECONDITIONS:

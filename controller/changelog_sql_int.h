@@ -42,6 +42,7 @@ typedef struct SqlReader
 	int			rollback_line;	/* first rollback line, for messages */
 	StringInfoData verify;
 	bool		has_verify;
+	int			verify_line;	/* first line of the verify SQL */
 } SqlReader;
 
 /* changelog_sql.c */

@@ -73,5 +73,6 @@ extern const Command cmd_check;
 extern const Command cmd_policy;
 extern const Command cmd_drift;
 extern const Command cmd_rollback;
+extern const Command cmd_verify;
 
 #endif							/* PGCHANGE_CLI_H */

@@ -23,6 +23,7 @@
 #include "portability/instr_time.h"
 #include "rollback.h"
 #include "runner.h"
+#include "verify.h"
 
 enum
 {
@@ -62,6 +63,7 @@ static const struct option deploy_options[] = {
 	POLICY_DEPLOY_LONG_OPTIONS,
 	{"to-tag", required_argument, NULL, OPT_TO_TAG},
 	{"test-rollback", no_argument, NULL, OPT_TEST_ROLLBACK},
+	VERIFY_DEPLOY_LONG_OPTIONS,
 	{NULL, 0, NULL, 0}
 };
 
@@ -85,6 +87,8 @@ deploy_parse_option(int o, const char *arg)
 	if (r != 0)
 		return r > 0;
 	if ((r = policy_deploy_parse_option(o, arg)) != 0)
+		return r > 0;
+	if ((r = verify_parse_option(o, arg)) != 0)
 		return r > 0;
 	switch (o)
 	{
@@ -421,6 +425,10 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 	/* the policy check of what will run: error-level violations stop it */
 	if (plan.nrun > 0 && (rc = policy_deploy_check(conn, g, &plan)) != PGC_EXIT_OK)
 		goto done_plan;
+	/* deploy --verify: never change a database that cannot be verified */
+	if (verify_requested() && !opt.dry_run &&
+		(rc = verify_deploy_check(conn, g, &plan)) != PGC_EXIT_OK)
+		goto done_plan;
 	if (opt.dry_run)
 	{
 		print_dry_run(conn, &plan);
@@ -437,10 +445,14 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 			cJSON_AddNullToObject(r, "deployment_id");
 			cJSON_AddStringToObject(r, "status", "up to date");
 			cJSON_AddItemToObject(r, "changesets", cJSON_CreateArray());
+			if (verify_requested())
+				rc = verify_after_deploy(conn, g, &plan, NULL, r);
 			out_json_print(r);
 		}
 		else if (!g->quiet)
 			printf("project %s is up to date: 0 of 0 changeset(s) applied\n", g->project);
+		if (verify_requested() && !g->json)
+			rc = verify_after_deploy(conn, g, &plan, NULL, NULL);
 		goto done_plan;
 	}
 
@@ -544,6 +556,7 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 		ResetCancelConn();
 		if (PQtransactionStatus(conn) != PQTRANS_IDLE)
 			(void) pgc_command(conn, "ROLLBACK", 0, NULL);
+		(void) verify_record_deployment(conn, g->project, deployment_id, &plan);
 		if (!pgc_command(conn, "SELECT pgchange.finish_deployment($1::bigint, $2, $3)", 3, params) &&
 			rc == PGC_EXIT_OK)
 			rc = PGC_EXIT_ERROR;
@@ -554,6 +567,8 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 		cJSON_AddNumberToObject(report, "deployment_id", atof(deployment_id));
 		cJSON_AddStringToObject(report, "status", final_status);
 		cJSON_AddItemToObject(report, "changesets", ran);
+		if (verify_requested() && rc == PGC_EXIT_OK)
+			rc = verify_after_deploy(conn, g, &plan, deployment_id, report);
 		out_json_print(report);
 		report = NULL;
 	}
@@ -563,6 +578,8 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 		if (!g->quiet)
 			printf("deployment %s of project %s %s: %d of %d changeset(s) applied\n",
 				   deployment_id, g->project, final_status, completed, plan.nrun);
+		if (verify_requested() && rc == PGC_EXIT_OK)
+			rc = verify_after_deploy(conn, g, &plan, deployment_id, NULL);
 	}
 	cJSON_Delete(report);
 
@@ -608,7 +625,8 @@ const Command cmd_deploy = {
 	"      --to-tag=TAG          deploy up to and including the changeset that\n"
 	"                            declares TAG (tagDatabase, --tag)\n"
 	"      --test-rollback       deploy each changeset, roll it back with its\n"
-	"                            stored rollback, deploy it again\n",
+	"                            stored rollback, deploy it again\n"
+	VERIFY_DEPLOY_OPTIONS_HELP,
 	.short_options = CHANGELOG_SHORT_OPTIONS,
 	.long_options = deploy_options,
 	.parse_option = deploy_parse_option,

@@ -24,6 +24,7 @@ const Command *const pgc_commands[] = {
 	&cmd_check,
 	&cmd_policy,
 	&cmd_drift,
+	&cmd_verify,
 	&cmd_help,
 	NULL
 };

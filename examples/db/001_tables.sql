@@ -17,6 +17,7 @@ CREATE TABLE ${schema}.customer (
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 --rollback DROP TABLE ${schema}.customer;
+--verify SELECT id, email, name, created_at FROM ${schema}.customer WHERE false;
 
 --changeset alice:create-orders
 --comment: orders belong to a customer; a customer with orders cannot be deleted
@@ -29,3 +30,9 @@ CREATE TABLE ${schema}.orders (
     created_at   timestamptz NOT NULL DEFAULT now()
 );
 --rollback DROP TABLE ${schema}.orders;
+/* pgchange verify
+SELECT id, customer_id, total_cents, status, created_at FROM ${schema}.orders WHERE false;
+-- 1/count(*) divides by zero, so fails, when the foreign key is missing
+SELECT 1 / count(*) FROM pg_catalog.pg_constraint
+ WHERE conrelid = '${schema}.orders'::regclass AND contype = 'f';
+*/

@@ -6,9 +6,11 @@
 # in ./.pgchange/data listening only on a unix socket in ./.pgchange/sock
 # (as an unprivileged user: PostgreSQL refuses root), and runs the main job
 # through the pgchange command: ping and init, then a deploy of the example
-# changelog in examples/ (status, deploy, history, lock status), what
-# validation makes of a cosmetic and of a real edit to an applied
-# changeset, and a tag, one more changeset and a rollback to the tag.  The cluster stays up; `make demo-stop` stops it.  Run start
+# changelog in examples/ (status, deploy, history, lock status, verify),
+# what validation makes of a cosmetic and of a real edit to an applied
+# changeset, verification of a failing data expectation, and a tag, one
+# more changeset and a rollback to the tag.  The cluster stays up; `make
+# demo-stop` stops it.  Run start
 # again at any time: it rebuilds and redeploys into a fresh database.
 set -euo pipefail
 
@@ -84,6 +86,9 @@ deploy_example() {
 	step "pgchange lock status: the deploy released the project's lock"
 	show pgchange -d "$conn" -p shop lock status
 
+	step "pgchange verify: the changesets' verify SQL and the pgTAP files of examples/verify/"
+	show pgchange -d "$conn" -p shop verify -c examples/changelog.xml
+
 	step "validation: editing a comment of an applied changeset is not a change"
 	rm -rf "$copy"
 	cp -R examples "$copy"
@@ -100,6 +105,14 @@ deploy_example() {
 	step "restore the copy: validation passes again"
 	cp examples/db/001_tables.sql "$file"
 	show pgchange -d "$conn" -p shop validate -c "$copy/changelog.xml"
+
+	step "verification: a data expectation that does not hold exits 6, naming the test"
+	cat >"$copy/verify/03_counts.sql" <<-'EOF'
+		SELECT plan(1);
+		SELECT is((SELECT count(*) FROM shop.customer), 3::bigint, 'three customers are seeded');
+	EOF
+	show cat "$copy/verify/03_counts.sql"
+	show_fails 6 pgchange -d "$conn" -p shop -q verify -c "$copy/changelog.xml"
 }
 
 # Tag what is deployed, deploy one more changeset (added to the copy of
@@ -165,6 +178,8 @@ start() {
 
 	export PGHOST="$SOCK" PGPORT="$PORT" PGUSER=postgres
 	as_owner psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+	# pgchange verify runs the example's pgTAP files (tests/lib/deps.sh installs pgTAP)
+	as_owner psql -X -q -d "$DB" -c "CREATE EXTENSION pgtap"
 	export PATH="$PGBIN:$PATH"
 	local conn="dbname=$DB"
 

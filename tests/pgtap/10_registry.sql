@@ -37,7 +37,7 @@ SELECT columns_are('pgchange', 'registry',
 		  'description', 'comment', 'contexts', 'labels', 'tag', 'exec_order',
 		  'deployment_id', 'applied_at', 'applied_by', 'duration', 'exec_type',
 		  'rollback_sql', 'rollback_checksum', 'rollback_statements',
-		  'rollback_in_transaction'],
+		  'rollback_in_transaction', 'verify_sql'],
 	'pgchange.registry has the documented columns');
 SELECT col_is_pk('pgchange', 'registry',
 	ARRAY['project', 'changeset_id', 'author', 'identity_path'],

@@ -273,6 +273,7 @@ test_attributes(void)
 	ok(cs->body_line == 41, "body_line after the precondition lines");
 	is_str(cs->rollback, "delete from x;\ndrop table y;", "/* liquibase rollback */ block");
 	is_str(cs->verify, "select 1 / count(*) from y;\nselect 2;", "--verify line and /* pgchange verify */ block");
+	is_int(cs->verify_line, 46, "verify_line: the first --verify line");
 
 	cs = cl.items[4];
 	is_str(cs->body, "select 5;", "--ignoreLines:start/end and --ignoreLines:1 skip lines");
