@@ -148,6 +148,40 @@ rollback_example() {
 	show pgchange -d "$conn" -p shop history --deployments
 }
 
+# Policies: lint what a deploy would run, a risky changeset refused before
+# anything runs, the event triggers stopping the same DDL typed in psql, and
+# drift (DDL outside deployments).
+policy_example() {
+	local conn=$1
+	local copy=.pgchange/example
+
+	cd "$SRC"
+	step "pgchange check: the policy rules over every changeset of examples/ (nothing runs)"
+	show pgchange -d "$conn" -p shop check -c examples/changelog.xml --all
+
+	step "a changeset that destroys data is refused before anything runs"
+	cat >"$copy/db/007_drop_name.sql" <<-'EOF'
+		--liquibase formatted sql
+
+		--changeset erin:drop-customer-name
+		--comment: names move to a profile service
+		ALTER TABLE ${schema}.customer DROP COLUMN name;
+		--rollback ALTER TABLE ${schema}.customer ADD COLUMN name text;
+	EOF
+	sed -i 's|    <include file="db/005_seed_dev.sql"/>|&\n    <include file="db/007_drop_name.sql"/>|' "$copy/changelog.xml"
+	show cat "$copy/db/007_drop_name.sql"
+	show_fails 5 pgchange -d "$conn" -p shop deploy -c "$copy/changelog.xml" --contexts dev
+
+	step "the event triggers check DDL from anywhere: the same statement typed in psql"
+	show_fails 1 psql -X -q -d "$conn" -c "ALTER TABLE shop.customer DROP COLUMN name"
+
+	step "pgchange drift: DDL run outside a deployment is recorded"
+	show psql -X -q -d "$conn" -c "CREATE TABLE shop.scratch (id bigint PRIMARY KEY)"
+	show pgchange -d "$conn" -p shop drift
+	sed -i '/007_drop_name.sql/d' "$copy/changelog.xml"
+	rm -f "$copy/db/007_drop_name.sql"
+}
+
 start() {
 	step "dependencies"
 	"$SRC/tests/lib/deps.sh"
@@ -193,6 +227,7 @@ start() {
 	show pgchange ping -d "$conn"
 
 	deploy_example "$conn"
+	policy_example "$conn"
 	rollback_example "$conn"
 
 	cat <<-EOF
