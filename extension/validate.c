@@ -38,11 +38,25 @@ typedef struct IdentityKey
 	int			len[3];
 } IdentityKey;
 
+/* registry columns, in the order of the query below */
+enum
+{
+	COL_ID,
+	COL_AUTHOR,
+	COL_IPATH,
+	COL_PATH,
+	COL_CHECKSUM,
+	COL_APPLIED_AT,
+	COL_EXEC_TYPE,
+	COL_NCOLS
+};
+
 /* An applied changeset of the project, from the registry */
 typedef struct AppliedRow
 {
 	IdentityKey key;
-	HeapTuple	tuple;			/* the SPI row: path, checksum, ... */
+	Datum		values[COL_NCOLS];	/* the SPI row, deformed once */
+	bool		nulls[COL_NCOLS];
 	bool		matched;		/* some manifest entry has its identity */
 } AppliedRow;
 
@@ -63,18 +77,6 @@ typedef struct FileEntry
 	JsonbContainer *valid;		/* valid_checksums, if an array */
 	AppliedRow *applied;		/* NULL when not applied */
 } FileEntry;
-
-/* registry columns, in the order of the query below */
-enum
-{
-	COL_ID = 1,
-	COL_AUTHOR,
-	COL_IPATH,
-	COL_PATH,
-	COL_CHECKSUM,
-	COL_APPLIED_AT,
-	COL_EXEC_TYPE
-};
 
 /* result columns */
 enum
@@ -193,21 +195,22 @@ valid_holds(JsonbContainer *valid, const char *s, int len)
 	return false;
 }
 
-static inline Datum
-col(AppliedRow *r, TupleDesc desc, int column, bool *isnull)
-{
-	return SPI_getbinval(r->tuple, desc, column, isnull);
-}
-
 /* A text column of a registry row as a key part (never NULL: NOT NULL columns) */
 static void
-key_part(AppliedRow *r, TupleDesc desc, int column, int part)
+key_part(AppliedRow *r, int column, int part)
 {
-	bool		isnull;
-	text	   *t = DatumGetTextPP(col(r, desc, column, &isnull));
+	text	   *t = DatumGetTextPP(r->values[column]);
 
 	r->key.part[part] = VARDATA_ANY(t);
 	r->key.len[part] = VARSIZE_ANY_EXHDR(t);
+}
+
+/* Copy a registry column into a result column */
+static inline void
+out_col(Datum *values, bool *nulls, int out, const AppliedRow *r, int column)
+{
+	values[out] = r->values[column];
+	nulls[out] = r->nulls[column];
 }
 
 static Datum
@@ -318,10 +321,10 @@ pgchange_validate(PG_FUNCTION_ARGS)
 		AppliedEntry *e;
 		bool		found;
 
-		r->tuple = SPI_tuptable->vals[i];
-		key_part(r, regdesc, COL_ID, 0);
-		key_part(r, regdesc, COL_AUTHOR, 1);
-		key_part(r, regdesc, COL_IPATH, 2);
+		heap_deform_tuple(SPI_tuptable->vals[i], regdesc, r->values, r->nulls);
+		key_part(r, COL_ID, 0);
+		key_part(r, COL_AUTHOR, 1);
+		key_part(r, COL_IPATH, 2);
 		e = hash_search(hash, &r->key, HASH_ENTER, &found);
 		e->row = r;				/* the primary key makes identities unique */
 	}
@@ -369,7 +372,7 @@ pgchange_validate(PG_FUNCTION_ARGS)
 		}
 		else
 		{
-			text	   *a = DatumGetTextPP(col(r, regdesc, COL_CHECKSUM, &nulls[OUT_APPLIED_CHECKSUM]));
+			text	   *a = DatumGetTextPP(r->values[COL_CHECKSUM]);
 			const char *as = VARDATA_ANY(a);
 			int			alen = VARSIZE_ANY_EXHDR(a);
 
@@ -381,8 +384,8 @@ pgchange_validate(PG_FUNCTION_ARGS)
 			else
 				status = "changed";
 			values[OUT_APPLIED_CHECKSUM] = PointerGetDatum(a);
-			values[OUT_APPLIED_AT] = col(r, regdesc, COL_APPLIED_AT, &nulls[OUT_APPLIED_AT]);
-			values[OUT_EXEC_TYPE] = col(r, regdesc, COL_EXEC_TYPE, &nulls[OUT_EXEC_TYPE]);
+			out_col(values, nulls, OUT_APPLIED_AT, r, COL_APPLIED_AT);
+			out_col(values, nulls, OUT_EXEC_TYPE, r, COL_EXEC_TYPE);
 		}
 		values[OUT_STATUS] = CStringGetTextDatum(status);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -398,13 +401,13 @@ pgchange_validate(PG_FUNCTION_ARGS)
 		if (r->matched)
 			continue;
 		nulls[OUT_SEQ] = nulls[OUT_FILE_CHECKSUM] = true;
-		values[OUT_ID] = col(r, regdesc, COL_ID, &nulls[OUT_ID]);
-		values[OUT_AUTHOR] = col(r, regdesc, COL_AUTHOR, &nulls[OUT_AUTHOR]);
-		values[OUT_PATH] = col(r, regdesc, COL_PATH, &nulls[OUT_PATH]);
+		out_col(values, nulls, OUT_ID, r, COL_ID);
+		out_col(values, nulls, OUT_AUTHOR, r, COL_AUTHOR);
+		out_col(values, nulls, OUT_PATH, r, COL_PATH);
 		values[OUT_STATUS] = CStringGetTextDatum("missing_from_files");
-		values[OUT_APPLIED_CHECKSUM] = col(r, regdesc, COL_CHECKSUM, &nulls[OUT_APPLIED_CHECKSUM]);
-		values[OUT_APPLIED_AT] = col(r, regdesc, COL_APPLIED_AT, &nulls[OUT_APPLIED_AT]);
-		values[OUT_EXEC_TYPE] = col(r, regdesc, COL_EXEC_TYPE, &nulls[OUT_EXEC_TYPE]);
+		out_col(values, nulls, OUT_APPLIED_CHECKSUM, r, COL_CHECKSUM);
+		out_col(values, nulls, OUT_APPLIED_AT, r, COL_APPLIED_AT);
+		out_col(values, nulls, OUT_EXEC_TYPE, r, COL_EXEC_TYPE);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 
