@@ -142,7 +142,9 @@ acquire_lock(PGconn *conn, const GlobalOptions *g, const char *owner, const char
  * user chose otherwise), and its WAL flush makes every earlier commit
  * durable.  Changesets run statement by statement keep the session's
  * setting: a statement that outlived a crash its progress row did not
- * would run twice.  *async says what the session has now.
+ * would run twice.  The lock is taken and released without waiting for a
+ * flush too: a crash frees it anyway, its holder's session being gone.
+ * *async says what the session has now.
  */
 static void
 set_async_commit(PGconn *conn, bool *async, bool want)
@@ -376,6 +378,7 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 
 	if (!opt.dry_run)
 	{
+		set_async_commit(conn, &async_commit, true);
 		rc = acquire_lock(conn, g, owner, opt.reason ? opt.reason : "deploy", hs.interval_s);
 		if (rc != PGC_EXIT_OK)
 			goto done;

@@ -88,7 +88,8 @@ is_deeply($seen{'statement by statement'}, [0],
 ok(@{ $seen{record_progress} // [] } && !grep({ $_ } @{ $seen{record_progress} }),
 	'and so is its progress, statement by statement');
 is_deeply($seen{finish_deployment}, [0], 'finish_deployment commits with the session setting');
-is_deeply([ @{ $seen{lock} }, @{ $seen{unlock} } ], [ 0, 0 ], 'so do lock and unlock');
+is_deeply($seen{lock}, [1], 'the lock is taken with synchronous_commit off');
+is_deeply($seen{unlock}, [0], 'and released, after finish_deployment, with the session setting');
 
 # a finished deploy is durable, even though its changesets were not flushed
 $node->stop('immediate');
@@ -108,15 +109,16 @@ my $deployments = $node->safe_psql('app', 'SELECT count(*) FROM pgchange.deploym
 ($r, $stmts) = statements_of('deploy', '-p', 'fast', '-c', $cl, '-d', $db);
 is($r->[0], 0, 'a no-op deploy exits 0');
 like($r->[1], qr/project fast is up to date/, 'and says it is up to date');
-is(scalar @$stmts, 4, 'a no-op deploy sends four statements')
+is(scalar @$stmts, 5, 'a no-op deploy sends five statements')
   or diag(join("\n", @$stmts));
 like($stmts->[0], qr/^SELECT e\.extversion, pgchange\.version\(\), .*identity_mode.*::interval/,
 	'1: the handshake: versions, identity mode and --lock-wait at once');
 unlike(join("\n", @$stmts), qr/pg_available_extensions/,
 	'pg_available_extensions (every control file of the server) is not read');
-like($stmts->[1], qr/pgchange\.lock\(/, '2: the lock');
-like($stmts->[2], qr/pgchange\.validate\(/, '3: validate');
-like($stmts->[3], qr/pgchange\.unlock\(/, '4: unlock');
+like($stmts->[1], qr/^SET synchronous_commit = off/, '2: no WAL flush for the lock');
+like($stmts->[2], qr/pgchange\.lock\(/, '3: the lock');
+like($stmts->[3], qr/pgchange\.validate\(/, '4: validate');
+like($stmts->[4], qr/pgchange\.unlock\(/, '5: unlock');
 is($node->safe_psql('app', 'SELECT count(*) FROM pgchange.deployment_log'),
 	$deployments, 'no empty deployment is recorded');
 
