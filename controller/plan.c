@@ -355,6 +355,7 @@ plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
 	{
 		pfree(manifest.data);
 		pg_free(item_of_seq);
+		plan_free(plan);
 		return false;
 	}
 
@@ -384,6 +385,7 @@ plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
 	if (res == NULL)
 	{
 		pg_free(item_of_seq);
+		plan_free(plan);
 		return false;
 	}
 
@@ -400,6 +402,7 @@ plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
 		pg_log_error_hint("Run the command again.");
 		PQclear(res);
 		pg_free(item_of_seq);
+		plan_free(plan);
 		return false;
 	}
 
@@ -451,7 +454,10 @@ plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
 		if (!selected(cs, &expr_ok))
 		{
 			if (!expr_ok)
+			{
+				plan_free(plan);
 				return false;
+			}
 			it->action = PA_FILTERED;
 			continue;
 		}
