@@ -660,12 +660,17 @@ pgc_checksum(const char *body, size_t len, char *out, const char **errstr)
 
 	/*
 	 * PostgreSQL ships no frontend hex encoder (pg_hex_encode was reverted
-	 * before 14 was released), so let snprintf do it, the same way on both
-	 * sides.
+	 * before 14 was released).  Not snprintf: 32 calls per checksum were
+	 * a third of the controller's CPU in a no-op deploy of 10,000
+	 * changesets.
 	 */
 	memcpy(out, PGC_CHECKSUM_VERSION ":", 2);
 	for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
-		snprintf(out + 2 + 2 * i, 3, "%02x", digest[i]);
+	{
+		out[2 + 2 * i] = "0123456789abcdef"[digest[i] >> 4];
+		out[3 + 2 * i] = "0123456789abcdef"[digest[i] & 0x0f];
+	}
+	out[2 + 2 * PG_SHA256_DIGEST_LENGTH] = '\0';
 	*errstr = NULL;
 	return true;
 }

@@ -10,19 +10,17 @@
  * than mistaken for Liquibase's own.  Attributes with a prefix (xsi:...)
  * and namespace declarations are schema plumbing and are dropped.
  *
- * libxml2 is used without DTD loading, entity substitution or network
+ * libxml2 is loaded on first use (xmllib.h), and used without DTD loading, entity substitution or network
  * access: a changelog cannot pull in other files behind the loader's back.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres_fe.h"
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-
 #include "changelog_root.h"
 #include "changelog_sql.h"
 #include "lib/stringinfo.h"
+#include "xmllib.h"
 
 #define LIQUIBASE_NS "http://www.liquibase.org/xml/ns/dbchangelog"
 
@@ -100,7 +98,15 @@ changelog_xml_parse(const char *file)
 	xmlDocPtr	doc;
 	xmlNodePtr	root;
 	MasterNode *result;
+	const char *load_error;
 
+	/* libxml2 is loaded only now, when there is XML to read */
+	if (!xmllib_load(&load_error))
+	{
+		changelog_error(file, 0, "%s", load_error);
+		changelog_hint(XMLLIB_INSTALL_HINT);
+		return NULL;
+	}
 	LIBXML_TEST_VERSION;
 	ctxt = xmlNewParserCtxt();
 	if (ctxt == NULL)

@@ -133,32 +133,15 @@ deploy_parse_option(int o, const char *arg)
 	}
 }
 
-/* seconds in a PostgreSQL interval, computed by the server; -1 if invalid */
-static double
-interval_seconds(PGconn *conn, const char *interval)
-{
-	const char *params[1] = {interval};
-	PGresult   *res = pgc_exec(conn, PGRES_TUPLES_OK,
-							   "SELECT extract(epoch FROM $1::interval)::float8", 1, params);
-	double		s = -1;
-
-	if (res)
-		s = atof(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return s;
-}
-
-/* Take the project lock (lockwait.c), waiting up to --lock-wait */
+/* Take the project lock (lockwait.c), waiting up to --lock-wait (wait_s) */
 static int
-acquire_lock(PGconn *conn, const GlobalOptions *g, const char *owner, const char *reason)
+acquire_lock(PGconn *conn, const GlobalOptions *g, const char *owner, const char *reason,
+			 double wait_s)
 {
-	double		wait_s = interval_seconds(conn, opt.lock_wait);
 	char	   *label;
 	char	   *result = NULL;
 	int			rc;
 
-	if (wait_s < 0)
-		return PGC_EXIT_USAGE;
 	label = psprintf("%s for the lock", opt.lock_wait);
 	rc = pgc_lock_acquire(conn, &(LockRequest) {
 		.project = g->project, .owner = owner, .reason = reason,
@@ -170,6 +153,27 @@ acquire_lock(PGconn *conn, const GlobalOptions *g, const char *owner, const char
 	pg_free(result);
 	pfree(label);
 	return rc;
+}
+
+/*
+ * Changesets that run inside the database commit with synchronous_commit
+ * off: each commits together with its registry row, so a server crash can
+ * only lose whole changesets from the end, which are then pending again.
+ * finish_deployment() commits with the session's setting (on unless the
+ * user chose otherwise), and its WAL flush makes every earlier commit
+ * durable.  Changesets run statement by statement keep the session's
+ * setting: a statement that outlived a crash its progress row did not
+ * would run twice.  The lock is taken and released without waiting for a
+ * flush too: a crash frees it anyway, its holder's session being gone.
+ * *async says what the session has now.
+ */
+static void
+set_async_commit(PGconn *conn, bool *async, bool want)
+{
+	if (*async != want &&
+		pgc_command(conn, want ? "SET synchronous_commit = off" : "RESET synchronous_commit",
+					0, NULL))
+		*async = want;
 }
 
 static void
@@ -365,15 +369,29 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 	bool		locked = false;
 	const char *final_status = "succeeded";
 	bool		tty = isatty(fileno(stdout)) && !g->json;
+	Handshake	hs = {0};
+	bool		async_commit = false;
 
 	if (argc > 0)
 		return cli_usage_error(&cmd_deploy, NULL, "unexpected argument \"%s\"", argv[0]);
 	if ((conn = pgc_connect(g)) == NULL)
 		return PGC_EXIT_ERROR;
-	if (!pgc_require_extension(conn))
+	/* versions, identity mode and --lock-wait in one round trip */
+	hs.project = g->project;
+	hs.interval = opt.dry_run ? NULL : opt.lock_wait;
+	if (!pgc_handshake(conn, &hs))
 	{
+		pgc_handshake_free(&hs);
 		PQfinish(conn);
-		return PGC_EXIT_ERROR;
+		return hs.bad_interval ? PGC_EXIT_USAGE : PGC_EXIT_ERROR;
+	}
+	plan_set_stored_identity(hs.identity_mode);
+	pgc_handshake_free(&hs);
+	if (hs.interval && hs.interval_s < 0)
+	{
+		pg_log_error("invalid --lock-wait \"%s\": it must not be negative", opt.lock_wait);
+		PQfinish(conn);
+		return PGC_EXIT_USAGE;
 	}
 	runner_setup_cancel(conn);
 	(void) gethostname(host, sizeof(host) - 1);
@@ -381,7 +399,8 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 
 	if (!opt.dry_run)
 	{
-		rc = acquire_lock(conn, g, owner, opt.reason ? opt.reason : "deploy");
+		set_async_commit(conn, &async_commit, true);
+		rc = acquire_lock(conn, g, owner, opt.reason ? opt.reason : "deploy", hs.interval_s);
 		if (rc != PGC_EXIT_OK)
 			goto done;
 		locked = true;
@@ -513,6 +532,7 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 				printf("[%d/%d] %s ...", done + 1, total, name);
 				fflush(stdout);
 			}
+			set_async_commit(conn, &async_commit, it->cs->run_in_transaction);
 			INSTR_TIME_SET_CURRENT(t0);
 			r = run_changeset(conn, &ro, it);
 			if (r == RUN_OK && opt.test_rollback)
@@ -557,6 +577,8 @@ deploy_run(const GlobalOptions *g, int argc, char **argv)
 		if (PQtransactionStatus(conn) != PQTRANS_IDLE)
 			(void) pgc_command(conn, "ROLLBACK", 0, NULL);
 		(void) verify_record_deployment(conn, g->project, deployment_id, &plan);
+		/* durable end: flushes the changesets' commits too */
+		set_async_commit(conn, &async_commit, false);
 		if (!pgc_command(conn, "SELECT pgchange.finish_deployment($1::bigint, $2, $3)", 3, params) &&
 			rc == PGC_EXIT_OK)
 			rc = PGC_EXIT_ERROR;

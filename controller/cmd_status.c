@@ -63,15 +63,19 @@ static PGconn *
 open_plan(const GlobalOptions *g, Plan *plan, int *rc)
 {
 	PGconn	   *conn = pgc_connect(g);
+	Handshake	hs = {.project = g->project};
 
 	*rc = PGC_EXIT_ERROR;
 	if (conn == NULL)
 		return NULL;
-	if (!pgc_require_extension(conn))
+	if (!pgc_handshake(conn, &hs))
 	{
+		pgc_handshake_free(&hs);
 		PQfinish(conn);
 		return NULL;
 	}
+	plan_set_stored_identity(hs.identity_mode);
+	pgc_handshake_free(&hs);
 	if (!plan_build(conn, g, plan))
 	{
 		*rc = PGC_EXIT_USAGE;

@@ -10,12 +10,11 @@
  */
 #include "postgres_fe.h"
 
-#include <libxml/xmlwriter.h>
-
 #include "common/logging.h"
 #include "junit.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "xmllib.h"
 
 /* the writer and whether every call so far succeeded */
 typedef struct JWriter
@@ -197,7 +196,15 @@ bool
 junit_write(const char *path, const VerifyReport *rep)
 {
 	JWriter		jw;
+	const char *load_error;
 
+	/* libxml2 is loaded only now, when a report is to be written */
+	if (!xmllib_load(&load_error))
+	{
+		pg_log_error("could not write JUnit file \"%s\": %s", path, load_error);
+		pg_log_error_hint("Install libxml2 (Debian and Ubuntu: apt-get install libxml2), or leave out --junit.");
+		return false;
+	}
 	jw.w = xmlNewTextWriterFilename(path, 0);
 	if (jw.w == NULL)
 	{

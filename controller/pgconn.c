@@ -15,6 +15,7 @@
 #include "common/logging.h"
 #include "common/string.h"
 #include "exitcodes.h"
+#include "lib/stringinfo.h"
 #include "output.h"
 #include "pgconn.h"
 
@@ -111,14 +112,10 @@ pgc_fail_exit(PGresult *res, PGconn *conn)
 	return rc;
 }
 
-PGresult *
-pgc_exec(PGconn *conn, ExecStatusType expected, const char *sql,
-		 int nparams, const char *const *params)
+/* pgc_exec's verdict on a result: res, or NULL after logging and freeing it */
+static PGresult *
+expect_status(PGconn *conn, PGresult *res, ExecStatusType expected, const char *sql)
 {
-	PGresult   *res;
-
-	pg_log_debug("query: %s", sql);
-	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	if (res != NULL && PQresultStatus(res) == expected)
 		return res;
 	if (res != NULL && PQresultStatus(res) != PGRES_FATAL_ERROR &&
@@ -129,6 +126,40 @@ pgc_exec(PGconn *conn, ExecStatusType expected, const char *sql,
 		pgc_log_result_error(res, conn);
 	PQclear(res);
 	return NULL;
+}
+
+PGresult *
+pgc_exec(PGconn *conn, ExecStatusType expected, const char *sql,
+		 int nparams, const char *const *params)
+{
+	pg_log_debug("query: %s", sql);
+	return expect_status(conn, PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0),
+						 expected, sql);
+}
+
+bool
+pgc_send(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+	pg_log_debug("query: %s", sql);
+	if (PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0))
+		return true;
+	pgc_log_result_error(NULL, conn);
+	return false;
+}
+
+PGresult *
+pgc_result(PGconn *conn, ExecStatusType expected, const char *sql)
+{
+	PGresult   *res = NULL;
+	PGresult   *next;
+
+	/* as PQexec: the last result counts */
+	while ((next = PQgetResult(conn)) != NULL)
+	{
+		PQclear(res);
+		res = next;
+	}
+	return expect_status(conn, res, expected, sql);
 }
 
 bool
@@ -201,14 +232,118 @@ pgc_extension_info_free(ExtensionInfo *info)
 bool
 pgc_require_extension(PGconn *conn)
 {
+	Handshake	hs = {0};
+	bool		ok = pgc_handshake(conn, &hs);
+
+	pgc_handshake_free(&hs);
+	return ok;
+}
+
+/*
+ * The slow way, one question at a time, each failure logged with its own
+ * message and hint: after the one-round-trip query of pgc_handshake
+ * failed, to say why.
+ */
+static bool
+handshake_stepwise(PGconn *conn, Handshake *hs)
+{
 	ExtensionInfo info;
 	bool		ok;
+	PGresult   *res;
 
 	if (!pgc_extension_info(conn, &info))
 		return false;
 	ok = extension_info_acceptable(conn, &info);
 	pgc_extension_info_free(&info);
-	return ok;
+	if (!ok)
+		return false;
+	if (hs->project)
+	{
+		res = pgc_exec(conn, PGRES_TUPLES_OK,
+					   "SELECT identity_mode FROM pgchange.projects WHERE project = $1",
+					   1, &hs->project);
+		if (res == NULL)
+			return false;
+		if (PQntuples(res) == 1)
+			hs->identity_mode = dup_or_null(res, 0, 0);
+		PQclear(res);
+	}
+	if (hs->interval)
+	{
+		res = pgc_exec(conn, PGRES_TUPLES_OK,
+					   "SELECT extract(epoch FROM $1::interval)::float8", 1, &hs->interval);
+		if (res == NULL)
+		{
+			hs->bad_interval = true;
+			return false;
+		}
+		hs->interval_s = atof(PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
+	return true;
+}
+
+/*
+ * One round trip for the common case: the installed version from
+ * pg_extension (not pg_available_extensions, which reads every control
+ * file of the server), the library's, and what the command asked for.
+ * If the query fails (no extension, no privilege, a bad interval) or the
+ * versions do not match, the stepwise checks say why.
+ */
+bool
+pgc_handshake(PGconn *conn, Handshake *hs)
+{
+	StringInfoData sql;
+	const char *params[2];
+	int			nparams = 0;
+	PGresult   *res;
+	bool		ok = false;
+
+	hs->identity_mode = NULL;
+	hs->interval_s = 0;
+	hs->bad_interval = false;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT e.extversion, pgchange.version()");
+	if (hs->project)
+	{
+		params[nparams++] = hs->project;
+		appendStringInfo(&sql, ", (SELECT p.identity_mode FROM pgchange.projects p WHERE p.project = $%d)",
+						 nparams);
+	}
+	if (hs->interval)
+	{
+		params[nparams++] = hs->interval;
+		appendStringInfo(&sql, ", extract(epoch FROM $%d::interval)::float8", nparams);
+	}
+	appendStringInfoString(&sql, " FROM pg_catalog.pg_extension e WHERE e.extname = 'pgchange'");
+
+	pg_log_debug("query: %s", sql.data);
+	res = PQexecParams(conn, sql.data, nparams, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		strcmp(PQgetvalue(res, 0, 0), PGCHANGE_VERSION) == 0 &&
+		strcmp(PQgetvalue(res, 0, 1), PGCHANGE_VERSION) == 0)
+	{
+		int			c = 2;
+
+		if (hs->project)
+			hs->identity_mode = dup_or_null(res, 0, c++);
+		if (hs->interval)
+			hs->interval_s = atof(PQgetvalue(res, 0, c++));
+		ok = true;
+	}
+	else
+		pg_log_debug("one-round-trip handshake failed: %s", PQresultErrorMessage(res));
+	PQclear(res);
+	pfree(sql.data);
+	return ok || handshake_stepwise(conn, hs);
+}
+
+void
+pgc_handshake_free(Handshake *hs)
+{
+	pg_free(hs->identity_mode);
+	hs->identity_mode = NULL;
 }
 
 /*

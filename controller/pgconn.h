@@ -33,6 +33,16 @@ extern PGconn *pgc_connect(const GlobalOptions *g);
 extern PGresult *pgc_exec(PGconn *conn, ExecStatusType expected,
 						  const char *sql, int nparams, const char *const *params);
 
+/*
+ * pgc_exec in two halves: send the query (false after logging), then wait
+ * for its result.  In between, the caller may free the parameters, which
+ * libpq has copied: a manifest of 10,000 changesets need not be in memory
+ * twice while the result arrives.
+ */
+extern bool pgc_send(PGconn *conn, const char *sql, int nparams,
+					 const char *const *params);
+extern PGresult *pgc_result(PGconn *conn, ExecStatusType expected, const char *sql);
+
 /* Run a statement whose rows, if any, are not needed; false on error */
 extern bool pgc_command(PGconn *conn, const char *sql, int nparams,
 						const char *const *params);
@@ -60,5 +70,28 @@ extern void pgc_extension_info_free(ExtensionInfo *info);
  * version; logs an error with the fixing command as hint when not.
  */
 extern bool pgc_require_extension(PGconn *conn);
+
+/*
+ * What a command needs to know before it starts, asked together with the
+ * version check of pgc_require_extension in one round trip.
+ */
+typedef struct Handshake
+{
+	/* in: NULL for what is not needed */
+	const char *project;		/* read this project's identity mode */
+	const char *interval;		/* convert this interval to seconds */
+	/* out */
+	char	   *identity_mode;	/* as stored; NULL for a new project */
+	double		interval_s;		/* seconds of interval */
+	bool		bad_interval;	/* interval is not a valid interval */
+} Handshake;
+
+/*
+ * pgc_require_extension, and the project's identity mode and an interval
+ * in seconds.  False after logging what failed (bad_interval set when the
+ * interval was what failed).  Free with pgc_handshake_free.
+ */
+extern bool pgc_handshake(PGconn *conn, Handshake *hs);
+extern void pgc_handshake_free(Handshake *hs);
 
 #endif							/* PGCHANGE_PGCONN_H */

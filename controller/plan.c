@@ -34,6 +34,8 @@ static struct
 	const char *identity;
 	bool		allow_missing;
 	bool		allow_out_of_order;
+	bool		stored_identity_known;
+	char	   *stored_identity;
 }			args;
 
 static void
@@ -199,20 +201,61 @@ selected(const Changeset *cs, bool *ok)
 	return match;
 }
 
+void
+plan_set_stored_identity(const char *mode)
+{
+	args.stored_identity_known = true;
+	args.stored_identity = mode ? pg_strdup(mode) : NULL;
+}
+
 /* The project's identity mode as stored, or NULL for a new project */
 static char *
 stored_identity_mode(PGconn *conn, const char *project)
 {
 	const char *params[1] = {project};
-	PGresult   *res = pgc_exec(conn, PGRES_TUPLES_OK,
-							   "SELECT identity_mode FROM pgchange.projects WHERE project = $1",
-							   1, params);
+	PGresult   *res;
 	char	   *mode = NULL;
 
+	if (args.stored_identity_known)
+		return args.stored_identity ? pg_strdup(args.stored_identity) : NULL;
+	res = pgc_exec(conn, PGRES_TUPLES_OK,
+				   "SELECT identity_mode FROM pgchange.projects WHERE project = $1",
+				   1, params);
 	if (res && PQntuples(res) == 1)
 		mode = pg_strdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return mode;
+}
+
+/*
+ * Append s as a JSON string.  cJSON does the quoting; the common case, a
+ * string cJSON would copy unchanged (no quote, backslash or control
+ * character), skips building an item for it: at 10,000 changesets the
+ * items cost more than reading the files.
+ */
+static void
+append_json_string(StringInfo buf, const char *s)
+{
+	static const char needs_escape[] = "\"\\"
+		"\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f"
+		"\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f";
+	size_t		len = strlen(s);
+
+	if (strcspn(s, needs_escape) == len)
+	{
+		appendStringInfoChar(buf, '"');
+		appendBinaryStringInfo(buf, s, len);
+		appendStringInfoChar(buf, '"');
+	}
+	else
+	{
+		cJSON	   *item = cJSON_CreateString(s);
+		char	   *text = cJSON_PrintUnformatted(item);
+
+		appendStringInfoString(buf, text);
+		cJSON_free(text);
+		cJSON_Delete(item);
+	}
 }
 
 bool
@@ -274,7 +317,6 @@ plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
 		PlanItem   *it = &plan->items[i];
 		Changeset  *cs = plan->changelog.items[i];
 		const char *errstr;
-		cJSON	   *o;
 
 		it->cs = cs;
 		if (!pgc_checksum(cs->body, strlen(cs->body), it->checksum, &errstr))
@@ -289,47 +331,82 @@ plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
 			it->action = PA_IGNORED;
 			continue;
 		}
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "id", cs->id);
-		cJSON_AddStringToObject(o, "author", cs->author);
-		cJSON_AddStringToObject(o, "path", cs->path);
-		cJSON_AddStringToObject(o, "checksum", it->checksum);
+		if (nmanifest > 0)
+			appendStringInfoChar(&manifest, ',');
+		appendStringInfoString(&manifest, "{\"id\":");
+		append_json_string(&manifest, cs->id);
+		appendStringInfoString(&manifest, ",\"author\":");
+		append_json_string(&manifest, cs->author);
+		appendStringInfoString(&manifest, ",\"path\":");
+		append_json_string(&manifest, cs->path);
+		appendStringInfoString(&manifest, ",\"checksum\":");
+		append_json_string(&manifest, it->checksum);
 		if (cs->nvalid_checksums > 0)
 		{
-			cJSON	   *valid = cJSON_CreateArray();
-
+			appendStringInfoString(&manifest, ",\"valid_checksums\":[");
 			for (int v = 0; v < cs->nvalid_checksums; v++)
-				cJSON_AddItemToArray(valid, cJSON_CreateString(cs->valid_checksums[v]));
-			cJSON_AddItemToObject(o, "valid_checksums", valid);
+			{
+				if (v > 0)
+					appendStringInfoChar(&manifest, ',');
+				append_json_string(&manifest, cs->valid_checksums[v]);
+			}
+			appendStringInfoChar(&manifest, ']');
 		}
-		{
-			char	   *entry = cJSON_PrintUnformatted(o);
-
-			if (nmanifest > 0)
-				appendStringInfoChar(&manifest, ',');
-			appendStringInfoString(&manifest, entry);
-			cJSON_free(entry);
-			cJSON_Delete(o);
-		}
+		appendStringInfoChar(&manifest, '}');
 		item_of_seq[nmanifest++] = i;
 	}
 	if (!ok)
 	{
 		pfree(manifest.data);
 		pg_free(item_of_seq);
+		plan_free(plan);
 		return false;
 	}
 
 	appendStringInfoChar(&manifest, ']');
 	params[0] = g->project;
 	params[1] = manifest.data;
-	res = pgc_exec(conn, PGRES_TUPLES_OK,
-				   "SELECT seq, changeset_id, author, path, status, applied_checksum, applied_at "
-				   "FROM pgchange.validate($1, $2::jsonb)", 2, params);
+
+	/*
+	 * Only what the controller does not know already: an entry's identity
+	 * only for rows missing from the files, the applied checksum only when it
+	 * is not the file's.  And the identity mode as validate() saw it, in the
+	 * same snapshot, once.  The manifest is freed while the answer comes.
+	 */
+#define VALIDATE_SQL \
+	"SELECT v.seq, " \
+	"CASE WHEN v.seq IS NULL THEN v.changeset_id END, " \
+	"CASE WHEN v.seq IS NULL THEN v.author END, " \
+	"CASE WHEN v.seq IS NULL THEN v.path END, " \
+	"v.status, NULLIF(v.applied_checksum, v.file_checksum), v.applied_at, " \
+	"CASE WHEN v.n = 1 THEN (SELECT p.identity_mode FROM pgchange.projects p WHERE p.project = $1) END " \
+	"FROM pgchange.validate($1, $2::jsonb) WITH ORDINALITY " \
+	"AS v(seq, changeset_id, author, path, status, file_checksum, applied_checksum, " \
+	"applied_at, exec_type, n)"
+	ok = pgc_send(conn, VALIDATE_SQL, 2, params);
 	pfree(manifest.data);
+	res = ok ? pgc_result(conn, PGRES_TUPLES_OK, VALIDATE_SQL) : NULL;
 	if (res == NULL)
 	{
 		pg_free(item_of_seq);
+		plan_free(plan);
+		return false;
+	}
+
+	/*
+	 * The changelog was read with the identity mode the handshake saw, before
+	 * the deploy lock: another deploy may have chosen the mode of a new
+	 * project meanwhile.
+	 */
+	if (args.stored_identity_known && !args.identity && PQntuples(res) > 0 &&
+		plan->path_identity != (strcmp(PQgetvalue(res, 0, 7), "path") == 0))
+	{
+		pg_log_error("the identity mode of project \"%s\" changed to %s while this command started",
+					 g->project, PQgetvalue(res, 0, 7));
+		pg_log_error_hint("Run the command again.");
+		PQclear(res);
+		pg_free(item_of_seq);
+		plan_free(plan);
 		return false;
 	}
 
@@ -360,6 +437,8 @@ plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
 				strcmp(status, "out_of_order") == 0 ? PS_OUT_OF_ORDER : PS_PENDING;
 			if (!PQgetisnull(res, r, 5))
 				it->applied_checksum = pg_strdup(PQgetvalue(res, r, 5));
+			else if (it->status == PS_OK || it->status == PS_CHANGED)
+				it->applied_checksum = it->checksum;
 			if (!PQgetisnull(res, r, 6))
 				it->applied_at = pg_strdup(PQgetvalue(res, r, 6));
 		}
@@ -379,7 +458,10 @@ plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
 		if (!selected(cs, &expr_ok))
 		{
 			if (!expr_ok)
+			{
+				plan_free(plan);
 				return false;
+			}
 			it->action = PA_FILTERED;
 			continue;
 		}
@@ -450,7 +532,8 @@ plan_free(Plan *plan)
 {
 	for (int i = 0; i < plan->nitems; i++)
 	{
-		pg_free(plan->items[i].applied_checksum);
+		if (plan->items[i].applied_checksum != plan->items[i].checksum)
+			pg_free(plan->items[i].applied_checksum);
 		pg_free(plan->items[i].applied_at);
 		pg_free(plan->items[i].rollback_sql);
 	}

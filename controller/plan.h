@@ -88,7 +88,7 @@ typedef struct PlanItem
 	char		checksum[PGC_CHECKSUM_LEN + 1];
 	PlanStatus	status;
 	PlanAction	action;
-	char	   *applied_checksum;
+	char	   *applied_checksum;	/* NULL if not applied; checksum if the same */
 	char	   *applied_at;
 
 	/*
@@ -128,6 +128,14 @@ typedef struct Plan
 
 /* Connect-side work: read the changelog, ask the database, decide */
 extern bool plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan);
+
+/*
+ * The project's identity mode as the handshake read it (NULL: a new
+ * project), so plan_build need not ask for it again; the mode validate()
+ * then sees must be the same, or plan_build fails.  Without this call
+ * plan_build reads the mode itself.
+ */
+extern void plan_set_stored_identity(const char *mode);
 extern void plan_free(Plan *plan);
 
 /* Only read the changelog the options name (rollback compares with it) */
