@@ -49,6 +49,11 @@ typedef struct SqlReader
 extern char *sqlreader_subst(SqlReader *r, const char *text);
 extern bool cl_has_prefix_ci(const char *s, const char *prefix);
 
+/* changelog_sql_finish.c: a changeset complete, a file's duplicates */
+extern char *sqlreader_find_last_value(const char *text, const char *key);
+extern bool sqlreader_finish_changeset(SqlReader *r);
+extern bool sqlreader_check_file_duplicates(SqlReader *r);
+
 /* changelog_sql_attrs.c: the attributes of a --changeset line */
 extern bool sqlreader_apply_attributes(SqlReader *r, Changeset *cs, int lineno, const char *attrs);
 
