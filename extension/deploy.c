@@ -49,18 +49,6 @@ typedef struct RunState
 	int			sqllen;
 } RunState;
 
-/* 1-based line of offset in text */
-static int
-line_of(const char *text, int offset)
-{
-	int			line = 1;
-
-	for (int i = 0; i < offset && text[i]; i++)
-		if (text[i] == '\n')
-			line++;
-	return line;
-}
-
 /*
  * Error context: which changeset and statement failed.  The controller
  * reads "statement N of M, line L" to point at FILE:LINE.  A syntax error
@@ -85,41 +73,6 @@ run_error_callback(void *arg)
 				   Min(st->sqllen, 200), st->sql, st->sqllen > 200 ? " ..." : "");
 	else
 		errcontext("pgchange changeset %s, while parsing", st->changeset);
-}
-
-/* skip whitespace and comments so a statement's line is its first token's */
-static int
-skip_blank(const char *s, int pos, int end)
-{
-	while (pos < end)
-	{
-		if (s[pos] == ' ' || s[pos] == '\t' || s[pos] == '\n' || s[pos] == '\r' ||
-			s[pos] == '\f')
-			pos++;
-		else if (s[pos] == '-' && pos + 1 < end && s[pos + 1] == '-')
-		{
-			while (pos < end && s[pos] != '\n')
-				pos++;
-		}
-		else if (s[pos] == '/' && pos + 1 < end && s[pos + 1] == '*')
-		{
-			int			depth = 1;
-
-			pos += 2;
-			while (pos < end && depth > 0)
-			{
-				if (s[pos] == '/' && pos + 1 < end && s[pos + 1] == '*')
-					depth++, pos += 2;
-				else if (s[pos] == '*' && pos + 1 < end && s[pos + 1] == '/')
-					depth--, pos += 2;
-				else
-					pos++;
-			}
-		}
-		else
-			break;
-	}
-	return pos;
 }
 
 /*
@@ -148,6 +101,58 @@ text_arg(FunctionCallInfo fcinfo, int n)
 }
 
 /*
+ * Run parsed statements in the caller's transaction, SPI connected: first
+ * refuse the whole body if a statement cannot run in a transaction block
+ * (before anything runs), then each statement on its own, from its first
+ * token, with st naming it in the error context.  what names the body in
+ * the refusal ("changeset 3 by alice"), hint says how to run it instead.
+ */
+static void
+exec_statements(RunState *st, List *stmts, const char *sql, const char *what,
+				const char *hint)
+{
+	int			sqllen = (int) strlen(sql);
+	ListCell   *lc;
+
+	foreach(lc, stmts)
+	{
+		RawStmt    *raw = lfirst_node(RawStmt, lc);
+		const char *reason = no_transaction_reason(raw->stmt);
+
+		if (reason)
+			ereport(ERROR,
+					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+					 errmsg("%s cannot run inside a transaction block", reason),
+					 errdetail("Statement %d of %s, line %d.",
+							   foreach_current_index(lc) + 1, what,
+							   policy_line_of(sql, policy_skip_blank(sql, raw->stmt_location,
+																	 sqllen))),
+					 errhint("%s", hint)));
+	}
+	foreach(lc, stmts)
+	{
+		RawStmt    *raw = lfirst_node(RawStmt, lc);
+		int			loc = raw->stmt_location;
+		int			len = raw->stmt_len > 0 ? raw->stmt_len : sqllen - loc;
+		int			start = policy_skip_blank(sql, loc, loc + len);
+		char	   *one;
+		int			ret;
+
+		/* run the statement from its first token; positions count from there */
+		st->statement = foreach_current_index(lc) + 1;
+		st->location = start;
+		st->line = policy_line_of(sql, start);
+		st->sql = sql + start;
+		st->sqllen = loc + len - start;
+		one = pnstrdup(st->sql, st->sqllen);
+		ret = SPI_execute(one, false, 0);
+		if (ret < 0)
+			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+		pfree(one);
+	}
+}
+
+/*
  * pgchange.run_changeset(project, deployment_id, changeset_id, author, path,
  *     checksum, body, exec_type, lock_timeout, description, comment,
  *     contexts, labels, rollback_sql, rollback_statements,
@@ -165,7 +170,6 @@ pgchange_run_changeset(PG_FUNCTION_ARGS)
 	RunState	st = {0};
 	ErrorContextCallback errcb;
 	List	   *stmts;
-	ListCell   *lc;
 	int			save_nestlevel;
 	TimestampTz start;
 	Datum		duration;
@@ -202,23 +206,6 @@ pgchange_run_changeset(PG_FUNCTION_ARGS)
 	stmts = parse_quietly(body);
 	st.nstatements = list_length(stmts);
 
-	/* before anything runs: statements a transaction block cannot hold */
-	foreach(lc, stmts)
-	{
-		RawStmt    *raw = lfirst_node(RawStmt, lc);
-		const char *reason = no_transaction_reason(raw->stmt);
-
-		if (reason)
-			ereport(ERROR,
-					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-					 errmsg("%s cannot run inside a transaction block", reason),
-					 errdetail("Statement %d of changeset %s, line %d.",
-							   foreach_current_index(lc) + 1, st.changeset,
-							   line_of(body, skip_blank(body, raw->stmt_location,
-														(int) strlen(body)))),
-					 errhint("Run the changeset statement by statement (runInTransaction:false).")));
-	}
-
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
@@ -230,27 +217,8 @@ pgchange_run_changeset(PG_FUNCTION_ARGS)
 	policy_running_changeset = &running;
 	PG_TRY();
 	{
-	foreach(lc, stmts)
-	{
-		RawStmt    *raw = lfirst_node(RawStmt, lc);
-		int			loc = raw->stmt_location;
-		int			len = raw->stmt_len > 0 ? raw->stmt_len : (int) strlen(body) - loc;
-		char	   *sql;
-
-		int			start = skip_blank(body, loc, loc + len);
-
-		/* run the statement from its first token; positions count from there */
-		st.statement = foreach_current_index(lc) + 1;
-		st.location = start;
-		st.line = line_of(body, start);
-		st.sql = body + start;
-		st.sqllen = loc + len - start;
-		sql = pnstrdup(st.sql, st.sqllen);
-		ret = SPI_execute(sql, false, 0);
-		if (ret < 0)
-			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-		pfree(sql);
-	}
+		exec_statements(&st, stmts, body, psprintf("changeset %s", st.changeset),
+						"Run the changeset statement by statement (runInTransaction:false).");
 	}
 	PG_FINALLY();
 	{
@@ -441,13 +409,13 @@ pgchange_split_sql(PG_FUNCTION_ARGS)
 		RawStmt    *raw = lfirst_node(RawStmt, lc);
 		int			loc = raw->stmt_location;
 		int			len = raw->stmt_len > 0 ? raw->stmt_len : (int) strlen(body) - loc;
-		int			start = skip_blank(body, loc, loc + len);
+		int			start = policy_skip_blank(body, loc, loc + len);
 		const char *reason = no_transaction_reason(raw->stmt);
 		Datum		values[4];
 		bool		nulls[4] = {false, false, false, reason == NULL};
 
 		values[0] = Int32GetDatum(foreach_current_index(lc) + 1);
-		values[1] = Int32GetDatum(line_of(body, start));
+		values[1] = Int32GetDatum(policy_line_of(body, start));
 		values[2] = PointerGetDatum(cstring_to_text_with_len(body + start, loc + len - start));
 		values[3] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -469,7 +437,6 @@ pgchange_exec_sql(const char *label, const char *sql)
 	RunState	st = {0};
 	ErrorContextCallback errcb;
 	List	   *stmts;
-	ListCell   *lc;
 
 	st.changeset = label;
 	st.body = sql;
@@ -480,41 +447,8 @@ pgchange_exec_sql(const char *label, const char *sql)
 
 	stmts = parse_quietly(sql);
 	st.nstatements = list_length(stmts);
-	foreach(lc, stmts)
-	{
-		RawStmt    *raw = lfirst_node(RawStmt, lc);
-		const char *reason = no_transaction_reason(raw->stmt);
-
-		if (reason)
-			ereport(ERROR,
-					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-					 errmsg("%s cannot run inside a transaction block", reason),
-					 errdetail("Statement %d of the %s, line %d.",
-							   foreach_current_index(lc) + 1, label,
-							   line_of(sql, skip_blank(sql, raw->stmt_location,
-													   (int) strlen(sql)))),
-					 errhint("pgchange rollback runs such a rollback statement by statement.")));
-	}
-	foreach(lc, stmts)
-	{
-		RawStmt    *raw = lfirst_node(RawStmt, lc);
-		int			loc = raw->stmt_location;
-		int			len = raw->stmt_len > 0 ? raw->stmt_len : (int) strlen(sql) - loc;
-		int			start = skip_blank(sql, loc, loc + len);
-		char	   *one;
-		int			ret;
-
-		st.statement = foreach_current_index(lc) + 1;
-		st.location = start;
-		st.line = line_of(sql, start);
-		st.sql = sql + start;
-		st.sqllen = loc + len - start;
-		one = pnstrdup(st.sql, st.sqllen);
-		ret = SPI_execute(one, false, 0);
-		if (ret < 0)
-			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-		pfree(one);
-	}
+	exec_statements(&st, stmts, sql, psprintf("the %s", label),
+					"pgchange rollback runs such a rollback statement by statement.");
 	error_context_stack = errcb.previous;
 	return st.nstatements;
 }

@@ -121,6 +121,18 @@ policy_evaluate_statement(PolicyContext *ctx, Node *stmt, int location, int len)
 /* Statement text                                                      */
 /* ------------------------------------------------------------------ */
 
+/* 1-based line of offset in text */
+int
+policy_line_of(const char *text, int offset)
+{
+	int			line = 1;
+
+	for (int i = 0; i < offset && text[i]; i++)
+		if (text[i] == '\n')
+			line++;
+	return line;
+}
+
 /* skip whitespace and comments: a statement starts at its first token */
 int
 policy_skip_blank(const char *s, int pos, int end)

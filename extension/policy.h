@@ -237,6 +237,7 @@ extern bool policy_reported(const PolicyContext *ctx, const char *rule,
 extern PolicySeverity policy_max_severity(const PolicyContext *ctx);
 /* skip blanks and comments from pos; the statement's text from its first token */
 extern int	policy_skip_blank(const char *s, int pos, int end);
+extern int	policy_line_of(const char *text, int offset);
 extern char *policy_statement_text(const char *source, int location, int len,
 								   int *start);
 /* InitMaterializedSRF on every supported version */

@@ -26,18 +26,6 @@ PG_FUNCTION_INFO_V1(pgchange_lint);
 
 #define LINT_COLUMNS 9
 
-/* 1-based line of offset in text */
-static int
-line_of(const char *text, int offset)
-{
-	int			line = 1;
-
-	for (int i = 0; i < offset && text[i]; i++)
-		if (text[i] == '\n')
-			line++;
-	return line;
-}
-
 /*
  * A syntax error's position belongs to the linted text, not to the query
  * that called lint(): report it as an internal position with the text as
@@ -54,7 +42,7 @@ lint_error_callback(void *arg)
 		errposition(0);
 		internalerrposition(pos);
 		internalerrquery(sql);
-		errcontext("pgchange.lint(), line %d of the SQL text", line_of(sql, pos - 1));
+		errcontext("pgchange.lint(), line %d of the SQL text", policy_line_of(sql, pos - 1));
 	}
 	else
 		errcontext("pgchange.lint(), while parsing the SQL text");
@@ -163,7 +151,7 @@ pgchange_lint(PG_FUNCTION_ARGS)
 			values[5] = text_or_null(v->statement, &nulls[5]);
 			values[6] = text_or_null(v->object, &nulls[6]);
 			values[7] = Int32GetDatum(v->location);
-			values[8] = Int32GetDatum(line_of(sql, v->location));
+			values[8] = Int32GetDatum(policy_line_of(sql, v->location));
 			nulls[7] = nulls[8] = v->location < 0;
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
