@@ -17,7 +17,6 @@
 #include "output.h"
 #include "pgconn.h"
 #include "plan.h"
-#include "rollback.h"
 
 enum
 {
@@ -76,6 +75,8 @@ open_plan(const GlobalOptions *g, Plan *plan, int *rc)
 	}
 	plan_set_stored_identity(hs.identity_mode);
 	pgc_handshake_free(&hs);
+	/* rollbacks that differ from the stored ones are warned about */
+	plan_set_compare_rollbacks(true);
 	if (!plan_build(conn, g, plan))
 	{
 		*rc = PGC_EXIT_USAGE;
@@ -218,7 +219,6 @@ status_run(const GlobalOptions *g, int argc, char **argv)
 		return rc;
 	for (int i = 0; i < plan.nitems; i++)
 		applied += plan.items[i].status == PS_OK || plan.items[i].status == PS_CHANGED;
-	rollback_report_drift(conn, &plan);
 	{
 		char	   *title = psprintf("project %s", g->project);
 
@@ -266,7 +266,6 @@ validate_run(const GlobalOptions *g, int argc, char **argv)
 		return rc;
 	for (int i = 0; i < plan.nitems; i++)
 		applied += plan.items[i].status == PS_OK || plan.items[i].status == PS_CHANGED;
-	rollback_report_drift(conn, &plan);
 
 	if (plan.nblocked > 0 || (plan.nmissing > 0 && !plan.allow_missing))
 		rc = PGC_EXIT_VALIDATION;

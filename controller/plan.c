@@ -36,6 +36,7 @@ static struct
 	bool		allow_out_of_order;
 	bool		stored_identity_known;
 	char	   *stored_identity;
+	bool		compare_rollbacks;
 }			args;
 
 static void
@@ -208,6 +209,12 @@ plan_set_stored_identity(const char *mode)
 	args.stored_identity = mode ? pg_strdup(mode) : NULL;
 }
 
+void
+plan_set_compare_rollbacks(bool on)
+{
+	args.compare_rollbacks = on;
+}
+
 /* The project's identity mode as stored, or NULL for a new project */
 static char *
 stored_identity_mode(PGconn *conn, const char *project)
@@ -352,6 +359,16 @@ plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
 			}
 			appendStringInfoChar(&manifest, ']');
 		}
+		if (args.compare_rollbacks)
+		{
+			char		sum[PGC_CHECKSUM_LEN + 1];
+
+			appendStringInfoString(&manifest, ",\"rollback_checksum\":");
+			if (rollback_resolve_item(&plan->changelog, it, sum))
+				append_json_string(&manifest, sum);
+			else
+				appendStringInfoString(&manifest, "null");
+		}
 		appendStringInfoChar(&manifest, '}');
 		item_of_seq[nmanifest++] = i;
 	}
@@ -371,7 +388,9 @@ plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
 	 * Only what the controller does not know already: an entry's identity
 	 * only for rows missing from the files, the applied checksum only when it
 	 * is not the file's.  And the identity mode as validate() saw it, in the
-	 * same snapshot, once.  The manifest is freed while the answer comes.
+	 * same snapshot, once; and, when the manifest carries rollback checksums,
+	 * which applied ones store another rollback.  The manifest is freed while
+	 * the answer comes.
 	 */
 #define VALIDATE_SQL \
 	"SELECT v.seq, " \
@@ -379,10 +398,11 @@ plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
 	"CASE WHEN v.seq IS NULL THEN v.author END, " \
 	"CASE WHEN v.seq IS NULL THEN v.path END, " \
 	"v.status, NULLIF(v.applied_checksum, v.file_checksum), v.applied_at, " \
-	"CASE WHEN v.n = 1 THEN (SELECT p.identity_mode FROM pgchange.projects p WHERE p.project = $1) END " \
+	"CASE WHEN v.n = 1 THEN (SELECT p.identity_mode FROM pgchange.projects p WHERE p.project = $1) END, " \
+	"v.rollback_drift " \
 	"FROM pgchange.validate($1, $2::jsonb) WITH ORDINALITY " \
 	"AS v(seq, changeset_id, author, path, status, file_checksum, applied_checksum, " \
-	"applied_at, exec_type, n)"
+	"applied_at, exec_type, rollback_drift, n)"
 	ok = pgc_send(conn, VALIDATE_SQL, 2, params);
 	pfree(manifest.data);
 	res = ok ? pgc_result(conn, PGRES_TUPLES_OK, VALIDATE_SQL) : NULL;
@@ -441,6 +461,13 @@ plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
 				it->applied_checksum = it->checksum;
 			if (!PQgetisnull(res, r, 6))
 				it->applied_at = pg_strdup(PQgetvalue(res, r, 6));
+			if (!PQgetisnull(res, r, 8))
+			{
+				const char *drift = PQgetvalue(res, r, 8);
+
+				it->rollback_drift = strcmp(drift, "added") == 0 ? RD_ADDED :
+					strcmp(drift, "removed") == 0 ? RD_REMOVED : RD_CHANGED;
+			}
 		}
 	}
 	PQclear(res);
@@ -504,7 +531,19 @@ plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan)
 			plan->nblocked++;
 	}
 	/* the rollbacks the changesets about to run will store */
-	return rollback_resolve_plan(plan);
+	if (!rollback_resolve_plan(plan))
+		return false;
+
+	/* applied ones whose stored rollback is not the files' (status, validate) */
+	for (int i = 0; i < plan->nitems; i++)
+	{
+		const PlanItem *it = &plan->items[i];
+
+		if (it->rollback_drift != RD_NONE)
+			rollback_warn_drift(it->cs, it->rollback_drift != RD_ADDED,
+								it->rollback_drift != RD_REMOVED);
+	}
+	return true;
 }
 
 bool

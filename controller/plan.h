@@ -82,6 +82,15 @@ typedef enum PlanAction
 	PA_BLOCKED					/* changed or out of order: validation fails */
 } PlanAction;
 
+/* How the rollback stored for an applied changeset differs from the files' */
+typedef enum RollbackDrift
+{
+	RD_NONE,					/* the same, not applied, or not asked */
+	RD_CHANGED,					/* both have one, and they differ */
+	RD_ADDED,					/* none was stored; the files have one */
+	RD_REMOVED					/* one was stored; the files have none */
+} RollbackDrift;
+
 typedef struct PlanItem
 {
 	Changeset  *cs;
@@ -95,9 +104,13 @@ typedef struct PlanItem
 	 * The rollback this changeset stores when it runs, resolved by
 	 * rollback_resolve_plan() (references followed, goose Down split as
 	 * goose splits it); rollback_resolved is false for items not about to
-	 * run.  rollback_sql NULL: none; "": nothing to undo.
+	 * run, unless status or validate resolved every item to compare the
+	 * rollbacks (rollback_error: its reference names no changeset, which
+	 * was reported).  rollback_sql NULL: none; "": nothing to undo.
 	 */
 	bool		rollback_resolved;
+	bool		rollback_error;
+	RollbackDrift rollback_drift;	/* from pgchange.validate() */
 	char	   *rollback_sql;
 	char	  **rollback_statements;	/* not owned; NULL: the server splits */
 	int			nrollback_statements;
@@ -136,6 +149,14 @@ extern bool plan_build(PGconn *conn, const GlobalOptions *g, Plan *plan);
  * plan_build reads the mode itself.
  */
 extern void plan_set_stored_identity(const char *mode);
+
+/*
+ * status, validate: send the checksum of each changeset's rollback in the
+ * files with the manifest, and warn (once plan_build succeeds) about the
+ * applied ones whose stored rollback differs, as pgchange.validate()
+ * answers in its rollback_drift column.
+ */
+extern void plan_set_compare_rollbacks(bool on);
 extern void plan_free(Plan *plan);
 
 /* Only read the changelog the options name (rollback compares with it) */

@@ -109,10 +109,22 @@ extern bool rollback_check_testable(const Plan *plan);
 extern RunResult rollback_test_changeset(PGconn *conn, const RunOptions *o,
 										 const PlanItem *it);
 
+/* ---- used by status and validate (plan.c) ---- */
+
 /*
- * status / validate: warn about applied changesets whose rollback in the
- * files differs from the one stored when they were deployed.
+ * Resolve the rollback of it now, as rollback_resolve_plan() would (which then
+ * keeps the result), and put its checksum as pgchange.checksum() computes
+ * it into sum: plan_build() sends it with the manifest, and
+ * pgchange.validate() compares it with the stored one.  False when it has
+ * no rollback, or after reporting a bad reference (it->rollback_error).
  */
-extern void rollback_report_drift(PGconn *conn, const Plan *plan);
+extern bool rollback_resolve_item(const Changelog *cl, PlanItem *it, char *sum);
+
+/*
+ * Warn that the rollback stored when cs was deployed and the one in the
+ * files differ (status, validate, rollback -c): stored / in_files say
+ * which of them exist.
+ */
+extern void rollback_warn_drift(const Changeset *cs, bool stored, bool in_files);
 
 #endif							/* PGCHANGE_ROLLBACK_H */

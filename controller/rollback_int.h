@@ -25,7 +25,4 @@ extern bool rollback_resolve(const Changelog *cl, const Changeset *cs, ResolvedR
 /* Its checksum as pgchange.checksum() computes it; false when it has none */
 extern bool rollback_file_checksum(const Changelog *cl, const Changeset *cs, char *out);
 
-/* Warn that the stored rollback and the files' one differ */
-extern void rollback_warn_drift(const Changeset *cs, bool stored, bool in_files);
-
 #endif							/* PGCHANGE_ROLLBACK_INT_H */

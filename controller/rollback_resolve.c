@@ -3,7 +3,8 @@
  * rollback_resolve.c
  *	  The deploy side of rollbacks: what rollback each changeset stores
  *	  when it runs, deploy --to-tag and --test-rollback's checks, and the
- *	  report of rollbacks in the files that differ from the stored ones.
+ *	  checksum of the rollback in the files that status and validate
+ *	  send for pgchange.validate() to compare with the stored one.
  *
  * A changeset's rollback is its own --rollback text or <rollback> (with
  * its rollbackEndDelimiter applied), the body of the changeset a
@@ -16,13 +17,9 @@
  */
 #include "postgres_fe.h"
 
-#include <cjson/cJSON.h>
-
 #include "checksum.h"
 #include "common/logging.h"
 #include "exitcodes.h"
-#include "lib/stringinfo.h"
-#include "pgconn.h"
 #include "rollback.h"
 #include "rollback_int.h"
 
@@ -96,6 +93,27 @@ rollback_resolve(const Changelog *cl, const Changeset *cs, ResolvedRollback *out
 	return true;
 }
 
+/* Resolve the rollback of it into it, once: status and validate do it early */
+static bool
+resolve_item(const Changelog *cl, PlanItem *it)
+{
+	ResolvedRollback r;
+
+	if (it->rollback_resolved || it->rollback_error)
+		return it->rollback_resolved;
+	if (!rollback_resolve(cl, it->cs, &r))
+	{
+		it->rollback_error = true;
+		return false;
+	}
+	it->rollback_resolved = true;
+	it->rollback_sql = r.sql;
+	it->rollback_statements = r.statements;
+	it->nrollback_statements = r.nstatements;
+	it->rollback_in_transaction = r.in_transaction;
+	return true;
+}
+
 bool
 rollback_resolve_plan(Plan *plan)
 {
@@ -104,20 +122,11 @@ rollback_resolve_plan(Plan *plan)
 	for (int i = 0; i < plan->nitems; i++)
 	{
 		PlanItem   *it = &plan->items[i];
-		ResolvedRollback r;
 
 		if (it->action != PA_RUN && it->action != PA_RERUN)
 			continue;
-		if (!rollback_resolve(&plan->changelog, it->cs, &r))
-		{
+		if (!resolve_item(&plan->changelog, it))
 			ok = false;
-			continue;
-		}
-		it->rollback_resolved = true;
-		it->rollback_sql = r.sql;
-		it->rollback_statements = r.statements;
-		it->nrollback_statements = r.nstatements;
-		it->rollback_in_transaction = r.in_transaction;
 	}
 	return ok;
 }
@@ -209,6 +218,12 @@ rollback_checksum(const char *sql, char *out)
 }
 
 bool
+rollback_resolve_item(const Changelog *cl, PlanItem *it, char *sum)
+{
+	return resolve_item(cl, it) && rollback_checksum(it->rollback_sql, sum);
+}
+
+bool
 rollback_file_checksum(const Changelog *cl, const Changeset *cs, char *out)
 {
 	ResolvedRollback r;
@@ -237,66 +252,4 @@ rollback_warn_drift(const Changeset *cs, bool stored, bool in_files)
 					   cs->file, cs->line, name);
 	pg_log_warning_detail("pgchange rollback runs the stored rollback (pgchange.rollback_plan() shows it); deploying the changeset again stores the new one.");
 	pfree(name);
-}
-
-void
-rollback_report_drift(PGconn *conn, const Plan *plan)
-{
-	StringInfoData manifest;
-	int		   *item_of = pg_malloc(sizeof(int) * Max(plan->nitems, 1));
-	int			n = 0;
-	const char *params[2];
-	PGresult   *res;
-
-	/* the files' rollback checksum of every applied changeset */
-	initStringInfo(&manifest);
-	appendStringInfoChar(&manifest, '[');
-	for (int i = 0; i < plan->nitems; i++)
-	{
-		const PlanItem *it = &plan->items[i];
-		char		sum[PGC_CHECKSUM_LEN + 1];
-		cJSON	   *o;
-		char	   *text;
-		bool		have;
-
-		if (it->status != PS_OK && it->status != PS_CHANGED)
-			continue;
-		have = rollback_file_checksum(&plan->changelog, it->cs, sum);
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "id", it->cs->id);
-		cJSON_AddStringToObject(o, "author", it->cs->author);
-		cJSON_AddStringToObject(o, "ipath", plan->path_identity ? it->cs->path : "");
-		if (have)
-			cJSON_AddStringToObject(o, "sum", sum);
-		else
-			cJSON_AddNullToObject(o, "sum");
-		text = cJSON_PrintUnformatted(o);
-		if (n > 0)
-			appendStringInfoChar(&manifest, ',');
-		appendStringInfoString(&manifest, text);
-		cJSON_free(text);
-		cJSON_Delete(o);
-		item_of[n++] = i;
-	}
-	appendStringInfoChar(&manifest, ']');
-	if (n > 0)
-	{
-		params[0] = plan->project;
-		params[1] = manifest.data;
-		res = pgc_exec(conn, PGRES_TUPLES_OK,
-					   "SELECT m.o::int - 1, r.rollback_checksum IS NOT NULL, m.e->>'sum' IS NOT NULL "
-					   "FROM pg_catalog.jsonb_array_elements($2::jsonb) WITH ORDINALITY AS m(e, o) "
-					   "JOIN pgchange.registry r ON r.project = $1 AND r.changeset_id = m.e->>'id' "
-					   "AND r.author = m.e->>'author' AND r.identity_path = m.e->>'ipath' "
-					   "WHERE r.exec_type IN ('executed', 'reran') "
-					   "AND r.rollback_checksum IS DISTINCT FROM m.e->>'sum' ORDER BY 1",
-					   2, params);
-		for (int r = 0; res && r < PQntuples(res); r++)
-			rollback_warn_drift(plan->items[item_of[atoi(PQgetvalue(res, r, 0))]].cs,
-								PQgetvalue(res, r, 1)[0] == 't',
-								PQgetvalue(res, r, 2)[0] == 't');
-		PQclear(res);
-	}
-	pfree(manifest.data);
-	pg_free(item_of);
 }

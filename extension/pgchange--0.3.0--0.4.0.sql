@@ -12,19 +12,24 @@
 /*
  * validate() in C (validate.c): the same arguments, rows, errors and
  * privileges as the PL/pgSQL version of 0.2.0, in one pass over the
- * manifest with the registry rows in a hash table.  CREATE OR REPLACE
- * keeps its grants; they are restated so this section says them.
+ * manifest with the registry rows in a hash table.  One column more,
+ * rollback_drift: how the stored rollback of an applied changeset differs
+ * from the rollback_checksum its manifest entry gives, so status and
+ * validate need no second statement for it.  A new OUT column changes the
+ * result type, so the function is dropped and created again, with its
+ * grants restated.
  */
-CREATE OR REPLACE FUNCTION pgchange.validate(project text, manifest jsonb)
+DROP FUNCTION pgchange.validate(text, jsonb);
+CREATE FUNCTION pgchange.validate(project text, manifest jsonb)
 RETURNS TABLE (seq int, changeset_id text, author text, path text, status text,
 			   file_checksum text, applied_checksum text, applied_at timestamptz,
-			   exec_type text)
+			   exec_type text, rollback_drift text)
 LANGUAGE C STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'pgchange_validate';
 COMMENT ON FUNCTION pgchange.validate(text, jsonb) IS
-  'compare a changelog manifest with the registry: ok, changed, pending, out_of_order, missing_from_files';
+  'compare a changelog manifest with the registry: ok, changed, pending, out_of_order, missing_from_files; and rollback drift';
 REVOKE EXECUTE ON FUNCTION pgchange.validate(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgchange.validate(text, jsonb) TO pgchange_reader;
 

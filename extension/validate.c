@@ -13,7 +13,10 @@
  * changesets in a type-check pass, a CTE join and a sort.
  *
  * The results are the same as that version's, row for row: see
- * docs/sql-api.md for the statuses.
+ * docs/sql-api.md for the statuses.  Since 0.4.0 an entry may also carry
+ * the checksum of its rollback in the files, and rollback_drift says how
+ * the stored one differs, so status and validate learn it in the same
+ * statement instead of sending the manifest a second time.
  *
  *-------------------------------------------------------------------------
  */
@@ -48,6 +51,7 @@ enum
 	COL_CHECKSUM,
 	COL_APPLIED_AT,
 	COL_EXEC_TYPE,
+	COL_ROLLBACK_CHECKSUM,
 	COL_NCOLS
 };
 
@@ -75,6 +79,8 @@ typedef struct FileEntry
 	const char *path;			/* "" when absent */
 	int			pathlen;
 	JsonbContainer *valid;		/* valid_checksums, if an array */
+	bool		has_rollback;	/* rollback_checksum given: compare it */
+	JsonbValue	rollback;		/* rollback_checksum: jbvString or jbvNull */
 	AppliedRow *applied;		/* NULL when not applied */
 } FileEntry;
 
@@ -90,6 +96,7 @@ enum
 	OUT_APPLIED_CHECKSUM,
 	OUT_APPLIED_AT,
 	OUT_EXEC_TYPE,
+	OUT_ROLLBACK_DRIFT,
 	OUT_NCOLS
 };
 
@@ -135,7 +142,8 @@ string_member(JsonbContainer *obj, const char *key, JsonbValue *out)
 
 /*
  * Read one manifest entry into fe; an entry that is not an object with
- * string id, author and checksum (and path, if present) is an error.
+ * string id, author and checksum (and path, if present; rollback_checksum,
+ * if present, a string or null) is an error.
  */
 static void
 read_entry(JsonbValue *v, FileEntry *fe)
@@ -164,11 +172,15 @@ read_entry(JsonbValue *v, FileEntry *fe)
 		fe->path = "";
 		fe->pathlen = 0;
 	}
+	fe->has_rollback = ok &&
+		getKeyJsonValueFromContainer(obj, "rollback_checksum", 17, &fe->rollback) != NULL;
+	if (fe->has_rollback)
+		ok = fe->rollback.type == jbvString || fe->rollback.type == jbvNull;
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid manifest entry %s", entry_text(v)),
-				 errdetail("Each entry needs string members id, author and checksum; path is a string if given.")));
+				 errdetail("Each entry needs string members id, author and checksum; path is a string if given, rollback_checksum a string or null.")));
 
 	/* only an array can accept anything: as jsonb's @> would decide */
 	fe->valid = NULL;
@@ -213,6 +225,49 @@ out_col(Datum *values, bool *nulls, int out, const AppliedRow *r, int column)
 	nulls[out] = r->nulls[column];
 }
 
+/* Is t the string s? */
+static inline bool
+text_is(text *t, const char *s)
+{
+	size_t		len = strlen(s);
+
+	return VARSIZE_ANY_EXHDR(t) == len && memcmp(VARDATA_ANY(t), s, len) == 0;
+}
+
+/*
+ * How the stored rollback of an applied changeset differs from the one in
+ * the files, or NULL: not asked (no rollback_checksum in the entry), not
+ * executed (mark_ran: nothing ran that a rollback would undo), or the same.
+ */
+static const char *
+rollback_drift(const FileEntry *fe, const AppliedRow *r)
+{
+	bool		in_files = fe->rollback.type == jbvString;
+	bool		stored = !r->nulls[COL_ROLLBACK_CHECKSUM];
+	const char *drift;
+	text	   *t;
+
+	if (!fe->has_rollback || (!in_files && !stored))
+		return NULL;
+	if (!stored)
+		drift = "added";
+	else if (!in_files)
+		drift = "removed";
+	else
+	{
+		t = DatumGetTextPP(r->values[COL_ROLLBACK_CHECKSUM]);
+		if ((int) VARSIZE_ANY_EXHDR(t) == fe->rollback.val.string.len &&
+			memcmp(VARDATA_ANY(t), fe->rollback.val.string.val,
+				   fe->rollback.val.string.len) == 0)
+			return NULL;
+		drift = "changed";
+	}
+	t = DatumGetTextPP(r->values[COL_EXEC_TYPE]);
+	if (!text_is(t, "executed") && !text_is(t, "reran"))
+		return NULL;
+	return drift;
+}
+
 static Datum
 jsonb_string_datum(const JsonbValue *v)
 {
@@ -247,7 +302,8 @@ init_srf(FunctionCallInfo fcinfo)
 /*
  * pgchange.validate(project text, manifest jsonb) returns table (seq int,
  * changeset_id text, author text, path text, status text, file_checksum
- * text, applied_checksum text, applied_at timestamptz, exec_type text)
+ * text, applied_checksum text, applied_at timestamptz, exec_type text,
+ * rollback_drift text)
  */
 Datum
 pgchange_validate(PG_FUNCTION_ARGS)
@@ -298,7 +354,7 @@ pgchange_validate(PG_FUNCTION_ARGS)
 
 	/* in execution order: the order the missing ones are reported in */
 	ret = SPI_execute_with_args("SELECT changeset_id, author, identity_path, path, checksum, "
-								"applied_at, exec_type FROM pgchange.registry "
+								"applied_at, exec_type, rollback_checksum FROM pgchange.registry "
 								"WHERE project = $1 AND exec_type <> 'failed' ORDER BY exec_order",
 								1, argtypes, &project, &project_null, true, 0);
 	if (ret != SPI_OK_SELECT)
@@ -369,12 +425,14 @@ pgchange_validate(PG_FUNCTION_ARGS)
 		{
 			status = i < last_applied ? "out_of_order" : "pending";
 			nulls[OUT_APPLIED_CHECKSUM] = nulls[OUT_APPLIED_AT] = nulls[OUT_EXEC_TYPE] = true;
+			nulls[OUT_ROLLBACK_DRIFT] = true;
 		}
 		else
 		{
 			text	   *a = DatumGetTextPP(r->values[COL_CHECKSUM]);
 			const char *as = VARDATA_ANY(a);
 			int			alen = VARSIZE_ANY_EXHDR(a);
+			const char *drift = rollback_drift(fe, r);
 
 			if ((alen == fe->checksum.val.string.len &&
 				 memcmp(as, fe->checksum.val.string.val, alen) == 0) ||
@@ -386,6 +444,10 @@ pgchange_validate(PG_FUNCTION_ARGS)
 			values[OUT_APPLIED_CHECKSUM] = PointerGetDatum(a);
 			out_col(values, nulls, OUT_APPLIED_AT, r, COL_APPLIED_AT);
 			out_col(values, nulls, OUT_EXEC_TYPE, r, COL_EXEC_TYPE);
+			if (drift)
+				values[OUT_ROLLBACK_DRIFT] = CStringGetTextDatum(drift);
+			else
+				nulls[OUT_ROLLBACK_DRIFT] = true;
 		}
 		values[OUT_STATUS] = CStringGetTextDatum(status);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -400,7 +462,7 @@ pgchange_validate(PG_FUNCTION_ARGS)
 
 		if (r->matched)
 			continue;
-		nulls[OUT_SEQ] = nulls[OUT_FILE_CHECKSUM] = true;
+		nulls[OUT_SEQ] = nulls[OUT_FILE_CHECKSUM] = nulls[OUT_ROLLBACK_DRIFT] = true;
 		out_col(values, nulls, OUT_ID, r, COL_ID);
 		out_col(values, nulls, OUT_AUTHOR, r, COL_AUTHOR);
 		out_col(values, nulls, OUT_PATH, r, COL_PATH);

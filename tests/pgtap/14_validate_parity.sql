@@ -3,10 +3,11 @@
 -- and both run over random registries and manifests: both identity modes,
 -- failed rows, duplicates, entries without a path, valid_checksums of every
 -- JSON type, unknown and NULL projects.  Then the new function's own
--- properties: one row per entry in changelog order whatever the sizes, its
--- attributes and grants.
+-- properties: one row per entry in changelog order whatever the sizes, the
+-- rollback_drift column (which the old one did not have) against a plain
+-- SQL reference, its attributes and grants.
 BEGIN;
-SELECT plan(9);
+SELECT plan(16);
 
 -- the 0.2.0 body (extension/pgchange--0.1.0--0.2.0.sql)
 CREATE FUNCTION pg_temp.old_validate(project text, manifest jsonb)
@@ -145,12 +146,85 @@ SELECT cmp_ok((SELECT count(DISTINCT v.status)
 	'=', 5::bigint, 'the random scenarios produce all five statuses');
 SELECT is_empty(
 	$$SELECT s.k FROM scenario s
-	   WHERE (SELECT array_agg(v ORDER BY v.o) FROM pgchange.validate(s.project, s.manifest)
-			   WITH ORDINALITY AS v(seq, id, author, path, status, fc, ac, at, et, o))
+	   WHERE (SELECT array_agg(ROW(v.seq, v.id, v.author, v.path, v.status, v.fc, v.ac, v.at, v.et)
+							   ORDER BY v.o)
+				FROM pgchange.validate(s.project, s.manifest)
+			   WITH ORDINALITY AS v(seq, id, author, path, status, fc, ac, at, et, rd, o))
 			 IS DISTINCT FROM
-			 (SELECT array_agg(v ORDER BY v.o) FROM pg_temp.old_validate(s.project, s.manifest)
+			 (SELECT array_agg(ROW(v.seq, v.id, v.author, v.path, v.status, v.fc, v.ac, v.at, v.et)
+							   ORDER BY v.o)
+				FROM pg_temp.old_validate(s.project, s.manifest)
 			   WITH ORDINALITY AS v(seq, id, author, path, status, fc, ac, at, et, o))$$,
 	'300 random scenarios: the C validate() returns the rows of the PL/pgSQL one, in its order');
+
+-- rollback_drift: the registry's rollbacks at random, and the same manifests
+-- with a rollback_checksum (none, null, or one of two strings) per entry
+UPDATE pgchange.registry
+   SET rollback_checksum = (ARRAY['1:e1', '1:e2'])[1 + floor(random() * 2)::int]
+ WHERE project LIKE 'parity\_%' AND random() < 0.6;
+SELECT is_empty(
+	$$SELECT FROM scenario s, pgchange.validate(s.project, s.manifest) AS v
+	   WHERE v.rollback_drift IS NOT NULL$$,
+	'without rollback_checksum in the manifest, rollback_drift is always NULL');
+CREATE TEMP TABLE scenario_rb AS
+SELECT s.k, s.project,
+	   coalesce((SELECT jsonb_agg(CASE WHEN m.x < 0.25 THEN m.e
+									   WHEN m.x < 0.5 THEN m.e || '{"rollback_checksum": null}'
+									   WHEN m.x < 0.75 THEN m.e || '{"rollback_checksum": "1:e1"}'
+									   ELSE m.e || '{"rollback_checksum": "1:e2"}' END
+								  ORDER BY m.o)
+				   FROM (SELECT e, o, random() AS x
+						   FROM jsonb_array_elements(s.manifest) WITH ORDINALITY AS a(e, o)) AS m),
+				'[]') AS manifest
+  FROM scenario s;
+
+-- what the controller asked before 0.4.0 in a second statement, per entry
+CREATE FUNCTION pg_temp.ref_drift(text, jsonb)
+RETURNS TABLE (seq int, rollback_drift text)
+LANGUAGE sql STABLE AS $$
+  SELECT (m.o - 1)::int,
+		 CASE WHEN r.changeset_id IS NULL OR NOT m.e ? 'rollback_checksum'
+				OR r.exec_type NOT IN ('executed', 'reran')
+				OR r.rollback_checksum IS NOT DISTINCT FROM m.e->>'rollback_checksum' THEN NULL
+			  WHEN r.rollback_checksum IS NULL THEN 'added'
+			  WHEN m.e->>'rollback_checksum' IS NULL THEN 'removed'
+			  ELSE 'changed' END
+	FROM jsonb_array_elements($2) WITH ORDINALITY AS m(e, o)
+	LEFT JOIN pgchange.projects p ON p.project = $1
+	LEFT JOIN pgchange.registry r
+		   ON r.project = $1 AND r.exec_type <> 'failed'
+		  AND r.changeset_id = m.e->>'id' AND r.author = m.e->>'author'
+		  AND r.identity_path = CASE WHEN p.identity_mode = 'path'
+									 THEN coalesce(m.e->>'path', '') ELSE '' END
+$$;
+
+SELECT cmp_ok((SELECT count(DISTINCT v.rollback_drift)
+				 FROM scenario_rb s, pgchange.validate(s.project, s.manifest) AS v),
+	'=', 3::bigint, 'the random scenarios produce changed, added and removed rollbacks');
+SELECT is_empty(
+	$$SELECT s.k FROM scenario_rb s
+	   WHERE (SELECT array_agg(ROW(v.seq, v.rollback_drift) ORDER BY v.seq)
+				FROM pgchange.validate(s.project, s.manifest) AS v WHERE v.seq IS NOT NULL)
+			 IS DISTINCT FROM
+			 (SELECT array_agg(ROW(x.seq, x.rollback_drift) ORDER BY x.seq)
+				FROM pg_temp.ref_drift(s.project, s.manifest) AS x)$$,
+	'300 random scenarios: rollback_drift is the reference''s, entry by entry');
+SELECT is_empty(
+	$$SELECT FROM scenario_rb s, pgchange.validate(s.project, s.manifest) AS v
+	   WHERE v.seq IS NULL AND v.rollback_drift IS NOT NULL$$,
+	'rows missing from the files have no rollback_drift');
+SELECT is_empty(
+	$$SELECT s.k FROM scenario_rb s
+	   WHERE (SELECT array_agg(ROW(v.seq, v.id, v.author, v.path, v.status, v.fc, v.ac, v.at, v.et)
+							   ORDER BY v.o)
+				FROM pgchange.validate(s.project, s.manifest)
+			   WITH ORDINALITY AS v(seq, id, author, path, status, fc, ac, at, et, rd, o))
+			 IS DISTINCT FROM
+			 (SELECT array_agg(ROW(v.seq, v.id, v.author, v.path, v.status, v.fc, v.ac, v.at, v.et)
+							   ORDER BY v.o)
+				FROM pg_temp.old_validate(s.project, s.manifest)
+			   WITH ORDINALITY AS v(seq, id, author, path, status, fc, ac, at, et, o))$$,
+	'with rollback checksums in the manifest the other columns are still the PL/pgSQL one''s');
 
 -- valid_checksums is accepted only as an array, as jsonb's @> decided
 SELECT lives_ok($$SELECT pgchange.lock('parity_v', 'test')$$, 'a project for valid_checksums');
@@ -186,9 +260,35 @@ SELECT is(
 			(SELECT jsonb_agg(jsonb_build_object('id', 'big' || i, 'author', 'a',
 												 'checksum', '1:0' || i % 10) ORDER BY i)
 			   FROM generate_series(1, 2000) AS i)) WITH ORDINALITY AS v(seq, id, author, path,
-																	status, fc, ac, at, et, o)
+																	status, fc, ac, at, et, rd, o)
 	  WHERE v.seq IS NOT NULL),
 	0::bigint, '2,000 entries come back ok, in changelog order');
+
+-- rollback_drift by hand: '1' stores a rollback, 'big1' ran as mark_ran and
+-- 'big2' was rerun, both without one; a wrong type is an invalid entry
+UPDATE pgchange.registry SET rollback_checksum = '1:e1'
+ WHERE project = 'parity_v' AND changeset_id = '1';
+UPDATE pgchange.registry SET exec_type = 'mark_ran' WHERE project = 'parity_v' AND changeset_id = 'big1';
+UPDATE pgchange.registry SET exec_type = 'reran' WHERE project = 'parity_v' AND changeset_id = 'big2';
+SELECT results_eq(
+	$$SELECT v.id || ' ' || v.rc, (SELECT d.rollback_drift FROM pgchange.validate('parity_v',
+				jsonb_build_array(jsonb_build_object('id', v.id, 'author', 'a', 'checksum', '1:aa')
+								  || v.rc::jsonb)) AS d WHERE d.seq = 0)
+		FROM (VALUES ('1', '{}'), ('1', '{"rollback_checksum": "1:e1"}'),
+					 ('1', '{"rollback_checksum": "1:e2"}'), ('1', '{"rollback_checksum": null}'),
+					 ('big1', '{"rollback_checksum": "1:e1"}'), ('big2', '{"rollback_checksum": "1:e1"}'),
+					 ('big2', '{"rollback_checksum": null}'), ('nosuch', '{"rollback_checksum": "1:e1"}'))
+			 AS v(id, rc)$$,
+	$$VALUES ('1 {}', NULL), ('1 {"rollback_checksum": "1:e1"}', NULL),
+			 ('1 {"rollback_checksum": "1:e2"}', 'changed'), ('1 {"rollback_checksum": null}', 'removed'),
+			 ('big1 {"rollback_checksum": "1:e1"}', NULL), ('big2 {"rollback_checksum": "1:e1"}', 'added'),
+			 ('big2 {"rollback_checksum": null}', NULL), ('nosuch {"rollback_checksum": "1:e1"}', NULL)$$,
+	'rollback_drift: changed, removed, added; NULL when the same, not asked, mark_ran or not applied');
+SELECT throws_ok(
+	$$SELECT * FROM pgchange.validate('parity_v',
+		'[{"id": "1", "author": "a", "checksum": "1:aa", "rollback_checksum": 7}]')$$,
+	'22023', 'invalid manifest entry {"id": "1", "author": "a", "checksum": "1:aa", "rollback_checksum": 7}',
+	'a rollback_checksum that is neither a string nor null is an invalid entry');
 
 -- the function itself: C, same attributes and grants as before
 SELECT is(
