@@ -29,6 +29,7 @@
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
+#include "pgchange.h"
 #include "policy.h"
 
 PG_FUNCTION_INFO_V1(pgchange_policy_show);
@@ -493,32 +494,6 @@ const PolicyRuleImpl policy_rules_engine[] = {
 /* SQL functions                                                       */
 /* ------------------------------------------------------------------ */
 
-/* InitMaterializedSRF for every supported version */
-void
-policy_init_srf(FunctionCallInfo fcinfo)
-{
-#if PG_VERSION_NUM >= 150000
-	InitMaterializedSRF(fcinfo, 0);
-#else
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	TupleDesc	tupdesc;
-	MemoryContext oldcxt;
-
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		!(rsinfo->allowedModes & SFRM_Materialize))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("set-valued function called in context that cannot accept a set")));
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setDesc = CreateTupleDescCopy(tupdesc);
-	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
-	MemoryContextSwitchTo(oldcxt);
-#endif
-}
-
 static char *
 project_arg(FunctionCallInfo fcinfo, int n)
 {
@@ -545,7 +520,7 @@ pgchange_policy_rules(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PolicySettings *s = policy_settings_load(project_arg(fcinfo, 0), NULL);
 
-	policy_init_srf(fcinfo);
+	pgchange_init_srf(fcinfo);
 	for (int i = 0; i < s->nrules; i++)
 	{
 		const PolicyRuleInfo *info = s->rules[i].info;

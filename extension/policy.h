@@ -240,8 +240,6 @@ extern int	policy_skip_blank(const char *s, int pos, int end);
 extern int	policy_line_of(const char *text, int offset);
 extern char *policy_statement_text(const char *source, int location, int len,
 								   int *start);
-/* InitMaterializedSRF on every supported version */
-extern void policy_init_srf(FunctionCallInfo fcinfo);
 
 /*
  * Run pgchange's own queries as the extension's owner with search_path

@@ -20,6 +20,7 @@
 #include "utils/jsonb.h"
 #include "utils/tuplestore.h"
 
+#include "pgchange.h"
 #include "policy.h"
 
 PG_FUNCTION_INFO_V1(pgchange_lint);
@@ -111,7 +112,7 @@ pgchange_lint(PG_FUNCTION_ARGS)
 	ListCell   *vc;
 	int			seen = 0;
 
-	policy_init_srf(fcinfo);
+	pgchange_init_srf(fcinfo);
 	/* settings first: an invalid settings argument is an error even for no SQL */
 	settings = policy_settings_load(project, overrides);
 	if (PG_ARGISNULL(0))

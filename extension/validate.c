@@ -32,6 +32,8 @@
 #include "utils/jsonb.h"
 #include "utils/tuplestore.h"
 
+#include "pgchange.h"
+
 PG_FUNCTION_INFO_V1(pgchange_validate);
 
 /* An identity: (changeset_id, author, identity_path), not NUL-terminated */
@@ -274,31 +276,6 @@ jsonb_string_datum(const JsonbValue *v)
 	return PointerGetDatum(cstring_to_text_with_len(v->val.string.val, v->val.string.len));
 }
 
-static void
-init_srf(FunctionCallInfo fcinfo)
-{
-#if PG_VERSION_NUM >= 150000
-	InitMaterializedSRF(fcinfo, 0);
-#else
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	TupleDesc	tupdesc;
-	MemoryContext oldcxt;
-
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		!(rsinfo->allowedModes & SFRM_Materialize))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("set-valued function called in context that cannot accept a set")));
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setDesc = CreateTupleDescCopy(tupdesc);
-	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
-	MemoryContextSwitchTo(oldcxt);
-#endif
-}
-
 /*
  * pgchange.validate(project text, manifest jsonb) returns table (seq int,
  * changeset_id text, author text, path text, status text, file_checksum
@@ -330,7 +307,7 @@ pgchange_validate(PG_FUNCTION_ARGS)
 				 errmsg("the manifest must be a JSON array"),
 				 errhint("Pass [{\"id\": \"1\", \"author\": \"alice\", \"path\": \"a.sql\", \"checksum\": \"1:...\"}, ...].")));
 
-	init_srf(fcinfo);
+	pgchange_init_srf(fcinfo);
 
 	/* every entry is checked before anything else is read */
 	nfiles = JsonContainerSize(&manifest->root);

@@ -207,39 +207,7 @@ sub pgchange_in
 	return @r;
 }
 
-# A schema dump as PROVENANCE.md compares them: no \restrict / \unrestrict
-# (random keys), no "--" comment lines, runs of blank lines folded.  The
-# extension itself shows up only as its CREATE EXTENSION and COMMENT (its
-# schema is excluded with -N, its member objects are never dumped).
-sub normalise_dump
-{
-	my ($text) = @_;
-	my @out;
-	for my $line (split /\n/, $text)
-	{
-		next if $line =~ /^\\(?:un)?restrict\b/;
-		next if $line =~ /^--/;
-		next if $line =~ /^CREATE EXTENSION (?:IF NOT EXISTS )?pgchange\b/;
-		next if $line =~ /^COMMENT ON EXTENSION pgchange\b/;
-		next if $line eq '' && (!@out || $out[-1] eq '');
-		push @out, $line;
-	}
-	pop @out while @out && $out[-1] eq '';
-	return join("\n", @out) . "\n";
-}
-
-sub dump_schema
-{
-	my ($db) = @_;
-	my ($out, $err) = ('', '');
-	IPC::Run::run(
-		[
-			'pg_dump', '--schema-only', '--no-owner', '--no-privileges',
-			'-N', 'pgchange', '-d', connstr($node, $db)
-		],
-		'>', \$out, '2>', \$err) or die "pg_dump failed: $err";
-	return normalise_dump($out);
-}
+sub dump_schema { return PgChangeTest::dump_schema($node, $_[0]); }
 
 # A line diff for diag(): diff -u when there is one, else the differing
 # middle once the common head and tail are cut off.

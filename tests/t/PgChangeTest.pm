@@ -12,7 +12,7 @@ use IPC::Run;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(pgchange connstr srcdir);
+our @EXPORT = qw(pgchange connstr srcdir normalise_dump);
 
 # Directory of the source tree (fixtures, examples).
 sub srcdir { return $ENV{PGCHANGE_SRCDIR} // '..'; }
@@ -40,6 +40,43 @@ sub pgchange
 	my $rc = $? >> 8;
 	note("pgchange @args => $rc\n$out$err");
 	return ($rc, $out, $err);
+}
+
+# A schema dump as shared/corpus/PROVENANCE.md compares them: no \restrict /
+# \unrestrict (random keys), no "--" comment lines, runs of blank lines
+# folded.  The extension itself shows up only as its CREATE EXTENSION and
+# COMMENT (its schema is excluded with -N, its member objects are never
+# dumped).
+sub normalise_dump
+{
+	my ($text) = @_;
+	my @out;
+	for my $line (split /\n/, $text)
+	{
+		next if $line =~ /^\\(?:un)?restrict\b/;
+		next if $line =~ /^--/;
+		next if $line =~ /^CREATE EXTENSION (?:IF NOT EXISTS )?pgchange\b/;
+		next if $line =~ /^COMMENT ON EXTENSION pgchange\b/;
+		next if $line eq '' && (!@out || $out[-1] eq '');
+		push @out, $line;
+	}
+	pop @out while @out && $out[-1] eq '';
+	return join("\n", @out) . "\n";
+}
+
+# dump_schema($node, $db): the normalised schema of a database, pgchange's
+# own schema left out
+sub dump_schema
+{
+	my ($node, $db) = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run(
+		[
+			'pg_dump', '--schema-only', '--no-owner', '--no-privileges',
+			'-N', 'pgchange', '-d', connstr($node, $db)
+		],
+		'>', \$out, '2>', \$err) or die "pg_dump failed: $err";
+	return normalise_dump($out);
 }
 
 1;
