@@ -185,17 +185,6 @@ add_env_meta(cJSON *meta, const char *key, const char *var)
 		cJSON_AddStringToObject(meta, key, v);
 }
 
-/* print a string as an SQL literal (PQescapeLiteral) */
-static void
-print_literal(PGconn *conn, const char *s)
-{
-	char	   *lit = s ? PQescapeLiteral(conn, s, strlen(s)) : NULL;
-
-	printf("%s", lit ? lit : "NULL");
-	if (lit)
-		PQfreemem(lit);
-}
-
 /* --dry-run: the SQL that would run, in order, bookkeeping included */
 static void
 print_dry_run(PGconn *conn, const Plan *plan)
@@ -203,9 +192,9 @@ print_dry_run(PGconn *conn, const Plan *plan)
 	printf("-- pgchange deploy --dry-run: project %s, %d changeset(s) to run\n",
 		   plan->project, plan->nrun);
 	printf("SELECT pgchange.lock(");
-	print_literal(conn, plan->project);
+	pgc_print_literal(conn, plan->project);
 	printf(", ...);\nSELECT pgchange.begin_deployment(");
-	print_literal(conn, plan->project);
+	pgc_print_literal(conn, plan->project);
 	printf(") AS deployment;\n");
 	for (int i = 0; i < plan->nitems; i++)
 	{
@@ -225,13 +214,13 @@ print_dry_run(PGconn *conn, const Plan *plan)
 			printf("BEGIN;\n");
 		printf("%s\n", body);
 		printf("SELECT pgchange.record_changeset(");
-		print_literal(conn, plan->project);
+		pgc_print_literal(conn, plan->project);
 		printf(", :deployment, ");
-		print_literal(conn, cs->id);
+		pgc_print_literal(conn, cs->id);
 		printf(", ");
-		print_literal(conn, cs->author);
+		pgc_print_literal(conn, cs->author);
 		printf(", ");
-		print_literal(conn, cs->path);
+		pgc_print_literal(conn, cs->path);
 		printf(", '%s', '%s');\n", it->checksum, it->action == PA_RERUN ? "reran" : "executed");
 		if (cs->run_in_transaction)
 			printf("COMMIT;\n");
@@ -239,7 +228,7 @@ print_dry_run(PGconn *conn, const Plan *plan)
 		pfree(name);
 	}
 	printf("\nSELECT pgchange.finish_deployment(:deployment, 'succeeded');\nSELECT pgchange.unlock(");
-	print_literal(conn, plan->project);
+	pgc_print_literal(conn, plan->project);
 	printf(");\n");
 }
 

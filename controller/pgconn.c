@@ -385,3 +385,13 @@ extension_info_acceptable(PGconn *conn, const ExtensionInfo *info_p)
 	}
 	return true;
 }
+
+void
+pgc_print_literal(PGconn *conn, const char *s)
+{
+	char	   *lit = s ? PQescapeLiteral(conn, s, strlen(s)) : NULL;
+
+	printf("%s", lit ? lit : "NULL");
+	if (lit)
+		PQfreemem(lit);
+}

@@ -51,6 +51,9 @@ extern bool pgc_command(PGconn *conn, const char *sql, int nparams,
 extern void pgc_log_result_error(const PGresult *res, PGconn *conn);
 
 /* Does a failed result's SQLSTATE start with state (a class such as "22")? */
+/* print a string as an SQL literal (PQescapeLiteral), NULL as NULL: --dry-run output */
+extern void pgc_print_literal(PGconn *conn, const char *s);
+
 extern bool pgc_sqlstate_is(const PGresult *res, const char *state);
 
 /*

@@ -242,16 +242,6 @@ check_plan(PGconn *conn, const RollbackTarget *t, Entry *e, int n)
 	return rc;
 }
 
-static void
-print_literal(PGconn *conn, const char *s)
-{
-	char	   *lit = s ? PQescapeLiteral(conn, s, strlen(s)) : NULL;
-
-	printf("%s", lit ? lit : "NULL");
-	if (lit)
-		PQfreemem(lit);
-}
-
 /* --dry-run: the SQL that would run, in order, bookkeeping included */
 static void
 print_dry_run(PGconn *conn, const char *project, const Entry *e, int n)
@@ -259,9 +249,9 @@ print_dry_run(PGconn *conn, const char *project, const Entry *e, int n)
 	printf("-- pgchange rollback --dry-run: project %s, %d changeset(s) to roll back\n",
 		   project, n);
 	printf("SELECT pgchange.lock(");
-	print_literal(conn, project);
+	pgc_print_literal(conn, project);
 	printf(", ...);\nSELECT pgchange.begin_deployment(");
-	print_literal(conn, project);
+	pgc_print_literal(conn, project);
 	printf(", 'rollback') AS deployment;\n");
 	for (int r = 0; r < n; r++)
 	{
@@ -287,15 +277,15 @@ print_dry_run(PGconn *conn, const char *project, const Entry *e, int n)
 		else if (run)
 			printf("%s\n", e[r].sql);
 		printf("SELECT pgchange.record_rollback(");
-		print_literal(conn, project);
+		pgc_print_literal(conn, project);
 		printf(", :deployment, ");
-		print_literal(conn, e[r].id);
+		pgc_print_literal(conn, e[r].id);
 		printf(", ");
-		print_literal(conn, e[r].author);
+		pgc_print_literal(conn, e[r].author);
 		if (e[r].ipath[0])
 		{
 			printf(", ");
-			print_literal(conn, e[r].ipath);
+			pgc_print_literal(conn, e[r].ipath);
 		}
 		printf(");\n");
 		if (run && !e[r].per_statement)
@@ -303,7 +293,7 @@ print_dry_run(PGconn *conn, const char *project, const Entry *e, int n)
 		pfree(name);
 	}
 	printf("\nSELECT pgchange.finish_deployment(:deployment, 'succeeded');\nSELECT pgchange.unlock(");
-	print_literal(conn, project);
+	pgc_print_literal(conn, project);
 	printf(");\n");
 }
 

@@ -31,6 +31,7 @@
 
 #include "policy.h"
 #include "deploy.h"
+#include "pgchange.h"
 
 PG_FUNCTION_INFO_V1(pgchange_run_changeset);
 
@@ -372,28 +373,7 @@ pgchange_split_sql(PG_FUNCTION_ARGS)
 	List	   *stmts;
 	ListCell   *lc;
 
-#if PG_VERSION_NUM >= 150000
-	InitMaterializedSRF(fcinfo, 0);
-#else
-	{
-		/* what InitMaterializedSRF does, for 13 and 14 */
-		TupleDesc	tupdesc;
-		MemoryContext oldcxt;
-
-		if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-			!(rsinfo->allowedModes & SFRM_Materialize))
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("set-valued function called in context that cannot accept a set")));
-		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-			elog(ERROR, "return type must be a row type");
-		oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-		rsinfo->returnMode = SFRM_Materialize;
-		rsinfo->setDesc = CreateTupleDescCopy(tupdesc);
-		rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
-		MemoryContextSwitchTo(oldcxt);
-	}
-#endif
+	pgchange_init_srf(fcinfo);
 
 	st.changeset = "given to split_sql";
 	st.body = body;

@@ -10,7 +10,6 @@
 # <srcdir>/../shared/corpus (CI clones shared/ beside the repository).
 use strict;
 use warnings;
-use Cwd qw(getcwd);
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::RecursiveCopy;
@@ -195,17 +194,6 @@ my @sets = (
 my $node = PostgreSQL::Test::Cluster->new('corpus');
 $node->init;
 $node->start;
-
-# pgchange run from dir, as Liquibase and goose were run from the set's folder
-sub pgchange_in
-{
-	my ($dir, @args) = @_;
-	my $cwd = getcwd();
-	chdir $dir or die "chdir $dir: $!";
-	my @r = pgchange(@args);
-	chdir $cwd or die "chdir $cwd: $!";
-	return @r;
-}
 
 sub dump_schema { return PgChangeTest::dump_schema($node, $_[0]); }
 

@@ -27,7 +27,6 @@
 # The other sets have no rollbacks (PROVENANCE.md says so).
 use strict;
 use warnings;
-use Cwd qw(getcwd);
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::RecursiveCopy;
@@ -50,17 +49,6 @@ if (!defined $corpus)
 my $node = PostgreSQL::Test::Cluster->new('corpus_rollback');
 $node->init;
 $node->start;
-
-# pgchange run from dir, as Liquibase and goose were run from the set's folder
-sub pgchange_in
-{
-	my ($dir, @args) = @_;
-	my $cwd = getcwd();
-	chdir $dir or die "chdir $dir: $!";
-	my @r = pgchange(@args);
-	chdir $cwd or die "chdir $cwd: $!";
-	return @r;
-}
 
 sub dump_schema { return PgChangeTest::dump_schema($node, $_[0]); }
 

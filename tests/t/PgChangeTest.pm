@@ -7,12 +7,13 @@ package PgChangeTest;
 
 use strict;
 use warnings;
+use Cwd ();
 use Exporter 'import';
 use IPC::Run;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(pgchange connstr srcdir normalise_dump);
+our @EXPORT = qw(pgchange pgchange_in connstr srcdir normalise_dump);
 
 # Directory of the source tree (fixtures, examples).
 sub srcdir { return $ENV{PGCHANGE_SRCDIR} // '..'; }
@@ -40,6 +41,18 @@ sub pgchange
 	my $rc = $? >> 8;
 	note("pgchange @args => $rc\n$out$err");
 	return ($rc, $out, $err);
+}
+
+# pgchange run from dir, as Liquibase and goose were run from a corpus set's
+# folder: pgchange_in($dir, @args) -> (exit code, stdout, stderr)
+sub pgchange_in
+{
+	my ($dir, @args) = @_;
+	my $cwd = Cwd::getcwd();
+	chdir $dir or die "chdir $dir: $!";
+	my @r = pgchange(@args);
+	chdir $cwd or die "chdir $cwd: $!";
+	return @r;
 }
 
 # A schema dump as shared/corpus/PROVENANCE.md compares them: no \restrict /
