@@ -230,57 +230,6 @@ master_get_context(MasterFile *mf, const MasterNode *n, char **out)
 	return true;
 }
 
-/* Read a file of name=value lines (a Java properties file) into pl */
-static bool
-read_properties_file(const char *physical, PropertyList *pl,
-					 const char *context)
-{
-	size_t		len;
-	char	   *data = changelog_read_file(physical, &len);
-	char	   *p;
-
-	if (data == NULL)
-		return false;
-	p = data;
-	if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
-		p += 3;
-	while (*p)
-	{
-		char	   *eol = p + strcspn(p, "\r\n");
-		char	   *sep;
-		char	   *k;
-		char	   *v;
-		char		saved = *eol;
-
-		*eol = '\0';
-		while (*p == ' ' || *p == '\t' || *p == '\f')
-			p++;
-		if (*p && *p != '#' && *p != '!')
-		{
-			/* key, then blanks and at most one '=' or ':', then the value */
-			sep = p + strcspn(p, "=: \t\f");
-			k = pnstrdup(p, sep - p);
-			while (*sep == ' ' || *sep == '\t' || *sep == '\f')
-				sep++;
-			if (*sep == '=' || *sep == ':')
-				sep++;
-			while (*sep == ' ' || *sep == '\t' || *sep == '\f')
-				sep++;
-			v = pstrdup(sep);
-			properties_add(pl, k, v, context);
-			pfree(k);
-			pfree(v);
-		}
-		p = eol;
-		if (saved)
-			p++;
-		if (saved == '\r' && *p == '\n')
-			p++;
-	}
-	pfree(data);
-	return true;
-}
-
 /* <property name= value= | file=>, global unless global="false" */
 static bool
 handle_property(MasterFile *mf, const MasterNode *n)
@@ -344,7 +293,7 @@ handle_property(MasterFile *mf, const MasterNode *n)
 			master_error(mf, n, "properties file \"%s\" not found in the search path", logical);
 			return false;
 		}
-		return !applies || read_properties_file(physical, target, context);
+		return !applies || properties_read_file(target, physical, NULL, context);
 	}
 	if (name == NULL || value == NULL)
 	{

@@ -489,6 +489,14 @@ continues(const char *line, size_t len)
 bool
 properties_read_defaults_file(PropertyList *pl, const char *path)
 {
+	return properties_read_file(pl, path, "parameter.", NULL);
+}
+
+bool
+properties_read_file(PropertyList *pl, const char *path, const char *prefix,
+					 const char *context)
+{
+	size_t		prefix_len = prefix ? strlen(prefix) : 0;
 	size_t		len;
 	char	   *data = changelog_read_file(path, &len);
 	StringInfoData logical;
@@ -503,6 +511,8 @@ properties_read_defaults_file(PropertyList *pl, const char *path)
 	initStringInfo(&key);
 	initStringInfo(&value);
 	p = data;
+	if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		p += 3;
 	while (*p)
 	{
 		char	   *eol = strchr(p, '\n');
@@ -524,8 +534,8 @@ properties_read_defaults_file(PropertyList *pl, const char *path)
 			continue;
 
 		if (parse_properties_line(logical.data, &key, &value) &&
-			strncmp(key.data, "parameter.", 10) == 0)
-			properties_add(pl, key.data + 10, value.data, NULL);
+			strncmp(key.data, prefix ? prefix : "", prefix_len) == 0)
+			properties_add(pl, key.data + prefix_len, value.data, context);
 		resetStringInfo(&logical);
 	}
 	pfree(logical.data);

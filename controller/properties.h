@@ -82,5 +82,10 @@ extern bool properties_parse_directive(const char *args, PropertyList *global,
  * Reports a missing file with pg_log_error and returns false.
  */
 extern bool properties_read_defaults_file(PropertyList *pl, const char *path);
+/* A Java properties file (java.util.Properties syntax: escapes, continued
+ * lines, a leading BOM skipped): every key starting with prefix (NULL: all),
+ * without it, defined with context (NULL: any) */
+extern bool properties_read_file(PropertyList *pl, const char *path,
+								 const char *prefix, const char *context);
 
 #endif							/* PGCHANGE_PROPERTIES_H */
