@@ -38,6 +38,19 @@ typedef enum PolicyScope
 								 * pgchange check only */
 } PolicyScope;
 
+/* what a rule protects (the sections of docs/policies.md) */
+typedef enum PolicyFamily
+{
+	POLICY_FAMILY_DESTRUCTIVE,	/* destroying data */
+	POLICY_FAMILY_BREAKING,		/* breaking running clients */
+	POLICY_FAMILY_LOCKING,		/* locking or rewriting a large table: the
+								 * only family that also blocks rollbacks */
+	POLICY_FAMILY_STYLE,		/* design and style */
+	POLICY_FAMILY_SECURITY,		/* privileges */
+	POLICY_FAMILY_CHANGELOG,	/* changelog hygiene */
+	POLICY_FAMILY_GUARD			/* DDL outside deployments */
+} PolicyFamily;
+
 typedef enum PolicyParamType
 {
 	POLICY_PARAM_INT,			/* int64 within [min, max] */
@@ -66,6 +79,7 @@ typedef struct PolicyRuleInfo
 								 * violations name rules by it */
 	PolicySeverity default_severity;
 	PolicyScope scope;
+	PolicyFamily family;
 	const char *summary;		/* one line, lower case, no period */
 	PolicyParam params[POLICY_MAX_PARAMS];	/* terminated by name == NULL */
 } PolicyRuleInfo;

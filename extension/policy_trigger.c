@@ -240,23 +240,14 @@ violation_defaults(PolicyViolation *v, StmtState *st)
 static bool
 violation_blocks(const StmtState *st, const PolicyViolation *v)
 {
-	static const char *const blocking_in_rollback[] = {
-		"alter-column-type", "add-column-volatile-default",
-		"add-column-not-null-without-default", "set-not-null",
-		"add-check-without-not-valid", "add-foreign-key-without-not-valid",
-		"add-unique-without-index", "create-index-non-concurrently",
-		"drop-index-non-concurrently", "concurrently-in-transaction",
-		"table-rewrite"
-	};
+	const PolicyRuleInfo *info;
 
 	if (v->severity != POLICY_ERROR || st->break_glass != NULL)
 		return false;
 	if (!st->rolling_back)
 		return true;
-	for (size_t i = 0; i < lengthof(blocking_in_rollback); i++)
-		if (strcmp(v->rule, blocking_in_rollback[i]) == 0)
-			return true;
-	return false;
+	info = policy_rule_find(v->rule);
+	return info != NULL && info->family == POLICY_FAMILY_LOCKING;
 }
 
 static void
